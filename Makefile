@@ -1,0 +1,51 @@
+# SI-Desmigratif: every developer task runs from here, locally and in CI alike.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export DEMO_PASSWORD ?= desmigratif-demo
+# Local runs and tests; production sets DEBUG=false and a SECRET_KEY in its environment.
+export DEBUG ?= true
+
+.PHONY: run test lint format messages bench load install clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: the local demo on SQLite with Celery tasks inline; no service needed.
+run: export MFA_REQUIRED ?= false
+run: $(STAMP)
+	$(PY) manage.py compilemessages --ignore=.venv -v 0
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py migrate --no-input
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py load_regions
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py seed_demo
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py runserver 127.0.0.1:8000
+
+## test: the whole suite; PostgreSQL and a real worker when DATABASE_URL / CELERY_BROKER_URL are set.
+test: $(STAMP)
+	$(PY) manage.py compilemessages --ignore=.venv -v 0
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## messages: refresh the Indonesian catalogue after changing user-facing text.
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l id --ignore=.venv --ignore=bench --no-obsolete
+	$(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .pytest_cache

@@ -1,0 +1,27 @@
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role
+from accounts.permissions import Action, can
+
+
+def navigation(request) -> dict:
+    """The menu a role sees: only what it may open."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = []
+    if user.role in (Role.VILLAGE_OFFICER, Role.VILLAGE_HEAD) and user.scope_id:
+        items.append((_("My village"), reverse("villages:detail", args=[user.scope_id])))
+    elif can(user, Action.VIEW_VILLAGES):
+        items.append((_("Desmigratif villages"), reverse("villages:list")))
+    if can(user, Action.MANAGE_USERS):
+        items.append((_("Users"), reverse("accounts:list")))
+    if can(user, Action.USE_ADMIN) and user.is_staff:
+        items.append((_("Administration"), reverse("admin:index")))
+    current = request.path
+    return {
+        "nav_items": [
+            {"label": label, "url": url, "current": current.startswith(url)} for label, url in items
+        ]
+    }

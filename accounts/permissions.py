@@ -1,0 +1,53 @@
+"""What a role may do. Which rows it may do it to is the scope's business (accounts.scope)."""
+
+from enum import StrEnum
+
+from accounts.models import Role
+
+
+class Action(StrEnum):
+    VIEW_VILLAGES = "view_villages"
+    MANAGE_USERS = "manage_users"
+    MANAGE_DESIGNATIONS = "manage_designations"
+    USE_ADMIN = "use_admin"
+
+
+_READERS = {Action.VIEW_VILLAGES}
+
+POLICY: dict[str, set[Action]] = {
+    Role.VILLAGE_OFFICER: _READERS,
+    Role.VILLAGE_HEAD: _READERS,
+    Role.COORDINATOR: _READERS | {Action.MANAGE_USERS, Action.USE_ADMIN},
+    Role.PROVINCE_VIEWER: _READERS,
+    Role.EVALUATOR: _READERS,
+    Role.MINISTRY_ADMIN: _READERS
+    | {Action.MANAGE_USERS, Action.MANAGE_DESIGNATIONS, Action.USE_ADMIN},
+}
+
+# The roles each role may hand out when it creates an account.
+GRANTABLE_ROLES: dict[str, list[str]] = {
+    Role.COORDINATOR: [Role.VILLAGE_OFFICER, Role.VILLAGE_HEAD],
+    Role.MINISTRY_ADMIN: list(Role.values),
+}
+
+
+def can(user, action: Action) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return action in POLICY.get(user.role, set())
+
+
+def grantable_roles(user) -> list[str]:
+    if user.is_superuser:
+        return list(Role.values)
+    return GRANTABLE_ROLES.get(user.role, [])
+
+
+def require(user, action: Action) -> None:
+    """Raise PermissionDenied (a 403 page) unless the user's role allows the action."""
+    from django.core.exceptions import PermissionDenied
+
+    if not can(user, action):
+        raise PermissionDenied

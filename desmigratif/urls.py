@@ -1,0 +1,24 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+
+from desmigratif import views
+
+# The admin signs in through allauth, so it shares its rate limits (and, later, its MFA).
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "SI-Desmigratif"
+admin.site.site_title = "SI-Desmigratif"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health/", views.health, name="health"),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("desa/", include("villages.urls")),
+    path("pengguna/", include("accounts.urls")),
+]
+
+handler403 = "desmigratif.views.permission_denied"
+handler404 = "desmigratif.views.page_not_found"
+handler500 = "desmigratif.views.server_error"
