@@ -59,12 +59,14 @@ def user_invite(
         kind=AccountEvent.Kind.CREATED,
         detail={"role": role, "scope": scope.code if scope else None},
     )
-    transaction.on_commit(lambda: _send_invite(user=user, base_url=set_password_base_url))
+    from accounts.tasks import send_invite
+
+    send_invite.delay_on_commit(user.pk, set_password_base_url)
     AccountEvent.objects.create(actor=actor, user=user, kind=AccountEvent.Kind.INVITE_SENT)
     return user
 
 
-def _send_invite(*, user: User, base_url: str) -> None:
+def invite_send(*, user: User, base_url: str) -> None:
     path = reverse(
         "account_reset_password_from_key",
         kwargs={

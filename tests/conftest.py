@@ -36,6 +36,12 @@ WORLD_REGIONS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 is slow by design; the tests check who may do what, not hashing strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def world(db):
     """Regions, the six designated villages and the demo users (password PASSWORD)."""
@@ -111,3 +117,87 @@ def evaluator(world) -> Client:
 @pytest.fixture
 def ministry_admin(world) -> Client:
     return _client_for(world["admin"])
+
+
+# --- Celery -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _celery_inline_unless_asked(request):
+    """Tasks run inline in tests, except in those marked `celery_worker`, which talk to the
+    real worker started by `celery_worker` (only when CELERY_BROKER_URL is set)."""
+    from desmigratif.celery import app
+
+    if request.node.get_closest_marker("celery_worker"):
+        yield
+        return
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real worker process on the configured broker, reading a queue of its own and using
+    the test database. Skips the test when no broker is configured."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.db import connection
+
+    from desmigratif.celery import app
+
+    if not settings.CELERY_BROKER_URL:
+        pytest.skip("CELERY_BROKER_URL is not set: no real worker to test against")
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    name = f"{queue}@localhost"
+    env = dict(os.environ, CELERY_QUEUE=queue)
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock():
+            test_db = connection.settings_dict["NAME"]
+        env["DATABASE_URL"] = settings.DATABASE_URL.rsplit("/", 1)[0] + "/" + test_db
+    log = Path(settings.BASE_DIR, "test-artifacts", f"worker-{queue}.log")
+    log.parent.mkdir(exist_ok=True)
+    celery = str(Path(sys.executable).with_name("celery"))
+    process = subprocess.Popen(  # noqa: S603 (our own command line)
+        [
+            celery,
+            "-A",
+            "desmigratif",
+            "worker",
+            "-Q",
+            queue,
+            "-n",
+            name,
+            "-c",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+        ],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[name], timeout=1):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the test worker did not start; see {log}")
+        yield {"name": name, "queue": queue, "process": process}
+    finally:
+        app.conf.task_default_queue = previous_queue
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
