@@ -45,34 +45,52 @@ def packaged_edition_label() -> str:
 
 
 def read_region_csv(path: Path) -> dict[str, str]:
-    """Read `code,name` rows; any malformed line stops the load with its line number."""
+    """Read `code,name` rows; any malformed line stops the load with its line number.
+
+    A first row whose code cell holds no digit at all is a header and is skipped; any other
+    bad code is an error, so a typo in the first row cannot silently drop a village.
+    """
+    name_length = Region._meta.get_field("name").max_length
     regions: dict[str, str] = {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for line_number, row in enumerate(csv.reader(handle), start=1):
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if len(row) < 2:
-                raise ValidationError(
-                    _("Line %(line)d: expected two columns, code and name.") % {"line": line_number}
-                )
-            code, name = row[0].strip(), row[1].strip()
-            if line_number == 1 and not CODE_PATTERN.match(code):
-                continue  # a header row
-            if not CODE_PATTERN.match(code):
-                raise ValidationError(
-                    _("Line %(line)d: %(code)s is not a Kemendagri region code.")
-                    % {"line": line_number, "code": code}
-                )
-            if not name:
-                raise ValidationError(
-                    _("Line %(line)d: the name is empty.") % {"line": line_number}
-                )
-            if code in regions:
-                raise ValidationError(
-                    _("Line %(line)d: the code %(code)s appears twice.")
-                    % {"line": line_number, "code": code}
-                )
-            regions[code] = name
+    seen_content = False
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            for line_number, row in enumerate(csv.reader(handle), start=1):
+                if not row or all(not cell.strip() for cell in row):
+                    continue
+                code = row[0].strip()
+                if not seen_content and not any(ch.isdigit() for ch in code):
+                    seen_content = True
+                    continue  # the header row
+                seen_content = True
+                if len(row) < 2:
+                    raise ValidationError(
+                        _("Line %(line)d: expected two columns, code and name.")
+                        % {"line": line_number}
+                    )
+                name = row[1].strip()
+                if not CODE_PATTERN.match(code):
+                    raise ValidationError(
+                        _("Line %(line)d: %(code)s is not a Kemendagri region code.")
+                        % {"line": line_number, "code": code}
+                    )
+                if not name:
+                    raise ValidationError(
+                        _("Line %(line)d: the name is empty.") % {"line": line_number}
+                    )
+                if len(name) > name_length:
+                    raise ValidationError(
+                        _("Line %(line)d: the name is longer than %(max)d characters.")
+                        % {"line": line_number, "max": name_length}
+                    )
+                if code in regions:
+                    raise ValidationError(
+                        _("Line %(line)d: the code %(code)s appears twice.")
+                        % {"line": line_number, "code": code}
+                    )
+                regions[code] = name
+    except UnicodeDecodeError as exc:
+        raise ValidationError(_("The file is not UTF-8 text.")) from exc
     if not regions:
         raise ValidationError(_("The file holds no regions."))
     return regions
@@ -90,6 +108,11 @@ def regions_load(*, regions: dict[str, str], edition: str, source: str) -> Regio
     are marked retired and never deleted (records keep pointing at them); a retired code
     that comes back is reinstated.
     """
+    label_length = RegionEdition._meta.get_field("label").max_length
+    if not edition or len(edition) > label_length:
+        raise ValidationError(
+            _("The edition label must be 1 to %(max)d characters.") % {"max": label_length}
+        )
     for code in regions:
         parent = _parent_code(code)
         if parent is not None and parent not in regions:
@@ -152,7 +175,7 @@ def regions_load(*, regions: dict[str, str], edition: str, source: str) -> Regio
     )
     RegionEdition.objects.create(
         label=edition,
-        source=source,
+        source=source[-255:],
         created=result.created,
         updated=result.updated,
         retired=result.retired,
