@@ -15,6 +15,14 @@ def navigation(request) -> dict:
         items.append((_("My village"), reverse("villages:detail", args=[user.scope_id])))
     elif can(user, Action.VIEW_VILLAGES):
         items.append((_("Desmigratif villages"), reverse("villages:list")))
+    if can(user, Action.VIEW_REGISTER):
+        items.append((_("Register"), reverse("migrants:register")))
+    if can(user, Action.VERIFY_REGISTER):
+        items.append((_("Verification"), reverse("migrants:verification")))
+    if can(user, Action.MERGE_DUPLICATES):
+        items.append((_("Duplicates"), reverse("migrants:duplicates")))
+    if can(user, Action.RESTORE_DELETED):
+        items.append((_("Deleted"), reverse("migrants:deleted")))
     if can(user, Action.MANAGE_USERS):
         items.append((_("Users"), reverse("accounts:list")))
     if can(user, Action.USE_ADMIN) and user.is_staff:

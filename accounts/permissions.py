@@ -10,18 +10,42 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_DESIGNATIONS = "manage_designations"
     USE_ADMIN = "use_admin"
+    VIEW_REGISTER = "view_register"
+    EDIT_REGISTER = "edit_register"
+    VERIFY_REGISTER = "verify_register"
+    REVEAL_NIK = "reveal_nik"
+    VIEW_CHILDREN = "view_children"
+    RESTORE_DELETED = "restore_deleted"
+    MERGE_DUPLICATES = "merge_duplicates"
+    TRANSFER_IN_REGENCY = "transfer_in_regency"
+    TRANSFER_ANYWHERE = "transfer_anywhere"
 
 
-_READERS = {Action.VIEW_VILLAGES}
+_READERS = {Action.VIEW_VILLAGES, Action.VIEW_REGISTER}
+# Those who work with the village's own people see children and full NIKs (on request, logged).
+_VILLAGE_WORK = {Action.VIEW_CHILDREN, Action.REVEAL_NIK}
+_REGENCY_WORK = _VILLAGE_WORK | {
+    Action.EDIT_REGISTER,
+    Action.VERIFY_REGISTER,
+    Action.RESTORE_DELETED,
+    Action.MERGE_DUPLICATES,
+    Action.TRANSFER_IN_REGENCY,
+}
 
 POLICY: dict[str, set[Action]] = {
-    Role.VILLAGE_OFFICER: _READERS,
-    Role.VILLAGE_HEAD: _READERS,
-    Role.COORDINATOR: _READERS | {Action.MANAGE_USERS, Action.USE_ADMIN},
+    Role.VILLAGE_OFFICER: _READERS | _VILLAGE_WORK | {Action.EDIT_REGISTER},
+    Role.VILLAGE_HEAD: _READERS | _VILLAGE_WORK,
+    Role.COORDINATOR: _READERS | _REGENCY_WORK | {Action.MANAGE_USERS, Action.USE_ADMIN},
     Role.PROVINCE_VIEWER: _READERS,
     Role.EVALUATOR: _READERS,
     Role.MINISTRY_ADMIN: _READERS
-    | {Action.MANAGE_USERS, Action.MANAGE_DESIGNATIONS, Action.USE_ADMIN},
+    | _REGENCY_WORK
+    | {
+        Action.MANAGE_USERS,
+        Action.MANAGE_DESIGNATIONS,
+        Action.USE_ADMIN,
+        Action.TRANSFER_ANYWHERE,
+    },
 }
 
 # The roles each role may hand out when it creates an account.

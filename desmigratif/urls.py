@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("desa/", include("villages.urls")),
     path("pengguna/", include("accounts.urls")),
+    path("register/", include("migrants.urls")),
 ]
 
 handler403 = "desmigratif.views.permission_denied"
