@@ -196,6 +196,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LI
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# --- Imports (limits are settings: a regency may need bigger files) -------------------------
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 50_000)
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 20) * 1024 * 1024
+IMPORT_MAX_UNCOMPRESSED = env_int("IMPORT_MAX_UNCOMPRESSED_MB", 200) * 1024 * 1024
+IMPORT_MAX_ZIP_RATIO = 100
+IMPORT_MAX_ZIP_MEMBERS = 200
+
 # --- Scope and paging -----------------------------------------------------------------------
 PAGE_SIZE = env_int("PAGE_SIZE", 50)
 HEALTH_WORKER_TIMEOUT = float(env_int("HEALTH_WORKER_TIMEOUT_MS", 1000)) / 1000

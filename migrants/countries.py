@@ -21,6 +21,8 @@ AGENCY_NAMES: dict[str, str] = {
     "KR": "Korea Selatan",
     "MO": "Makau",
     "PS": "Palestina",
+    "TL": "Timor Leste",
+    "CZ": "Ceko",
 }
 
 # Spellings found in village and agency spreadsheets, beyond ISO codes and names.

@@ -88,6 +88,29 @@ class PersonForm(forms.ModelForm):
         if not self.instance._state.adding:
             # Moving a person is a transfer, with its own page and rules.
             del self.fields["village"]
+            self._keep_identifiers_hidden()
+
+    def _keep_identifiers_hidden(self) -> None:
+        """The edit page never shows a full NIK or No. KK (showing one is a logged reveal):
+        the fields start empty, and empty means "keep the number on record"."""
+        for field, masked in (
+            ("nik", self.instance.masked_nik),
+            ("no_kk", self.instance.masked_kk),
+        ):
+            if masked:
+                self.initial[field] = ""
+                self.fields[field].help_text = _(
+                    "On record: %(masked)s. Leave empty to keep it; type the full number to "
+                    "change it."
+                ) % {"masked": masked}
+
+    def clean_nik(self) -> str:
+        value = self.cleaned_data["nik"].strip()
+        return value or (self.instance.nik or "")
+
+    def clean_no_kk(self) -> str:
+        value = self.cleaned_data["no_kk"].strip()
+        return value or self.instance.no_kk
 
     def validate_unique(self) -> None:
         # The NIK's uniqueness is checked by the service, with a message that leaks nothing.
@@ -255,11 +278,17 @@ class RegisterFilterForm(forms.Form):
         data = self.cleaned_data
         query = data["q"].strip()
         if query:
-            digits = normalize_number(query)
+            try:
+                digits = normalize_number(query)
+            except ValueError:  # e.g. "3.5E+15" pasted from a number cell
+                digits = ""
             if digits.isdigit() and len(digits) >= 6:
                 queryset = queryset.filter(nik__startswith=digits)
             else:
-                queryset = queryset.filter(name_key__contains=name_key(query))
+                key = name_key(query)
+                if not key:  # a few digits or signs: no name to look for
+                    return queryset.none()
+                queryset = queryset.filter(name_key__contains=key)
         if data.get("village"):
             queryset = queryset.filter(village_id=data["village"])
         for field, column in (

@@ -195,6 +195,7 @@ class Person(models.Model):
         blank=True,
         related_name="+",
         editable=False,
+        db_index=False,
     )
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     nik_warnings = models.JSONField(default=list, blank=True, editable=False)
@@ -206,6 +207,7 @@ class Person(models.Model):
         blank=True,
         related_name="+",
         editable=False,
+        db_index=False,
     )
     merged_into = models.ForeignKey(
         "self",
@@ -222,6 +224,7 @@ class Person(models.Model):
         blank=True,
         related_name="+",
         editable=False,
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
@@ -409,7 +412,7 @@ class PersonHistory(models.Model):
     id = models.BigAutoField(primary_key=True)
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="history")
     village = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    at = models.DateTimeField(_("when"), default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),

@@ -31,8 +31,10 @@ _TRANSLATE = str.maketrans(
     {chr(0xFF10 + digit): str(digit) for digit in range(10)}
     | dict.fromkeys(_INVISIBLE_OR_SEPARATOR)
 )
-# A number cell once a CSV export has turned it into text ("3.50711E+15", "3,50711E+15").
-_SCIENTIFIC = re.compile(r"\d(?:[.,]\d*)?[eE]\+?\d{1,2}")
+# A 15- or 16-digit number cell once a CSV export has turned it into text ("3.50711E+15",
+# "3,50711E+15"); other exponents are left to the digit check, so "1e5" in a search box is
+# just a non-digit value.
+_SCIENTIFIC = re.compile(r"\d(?:[.,]\d*)?[eE]\+?1[45]")
 
 # Feb allows 29: the NIK gives only two digits of the year, so the century is unknown.
 _MAX_DAY = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -209,8 +211,9 @@ def check_nik(
     """Check a NIK against its structure and, when given, the person's data.
 
     An empty value is fine here: a person may have no NIK yet, and callers that need one say
-    so. `sex` is "L" or "P" (empty or None: not known); `today` only decides the century of
-    the decoded birth date.
+    so. A number cell gives value "" with its error: what is left of it must not be stored.
+    `sex` is "L" or "P" (empty or None: not known); `today` only decides the century of the
+    decoded birth date.
     """
     if sex is not None and sex not in ("", "L", "P"):
         raise ValueError(f"sex must be 'L' or 'P', not {sex!r}")
@@ -294,11 +297,13 @@ def check_nik(
         if sex and sex != nik_sex:
             message = (
                 gettext(
-                    "This NIK is a woman's (day of birth plus 40), but the sex entered is male."
+                    "This NIK is a woman's (its day of birth has 40 added), "
+                    "but the sex entered is male."
                 )
                 if nik_sex == "P"
                 else gettext(
-                    "This NIK is a man's (day of birth not plus 40), but the sex entered is female."
+                    "This NIK is a man's (its day of birth has no 40 added), "
+                    "but the sex entered is female."
                 )
             )
             problems.append(Problem("sex_mismatch", WARNING, message))

@@ -89,11 +89,13 @@ def _shown(field: str, value: Any) -> Any:
 
 
 def _diff(before: dict, after: dict) -> dict[str, list]:
-    return {
-        field: [_shown(field, before.get(field)), _shown(field, after.get(field))]
-        for field in after
-        if before.get(field) != after.get(field)
-    }
+    """Field-level changes as [old, new], dates as ISO text, identifiers masked."""
+    changes = {}
+    for field in after:
+        old, new = _shown(field, before.get(field)), _shown(field, after.get(field))
+        if old != new:
+            changes[field] = [old, new]
+    return changes
 
 
 def _log(
@@ -149,17 +151,21 @@ def nik_taken_message(*, nik: str, actor: User, exclude: Person | None = None) -
         others = others.exclude(pk=exclude.pk)
     if not others.exists():
         return None
-    if (
-        Person.objects.for_user(actor)
-        .filter(nik=nik)
-        .exclude(pk=exclude.pk if exclude else None)
-        .exists()
-    ):
-        return _("This NIK is already registered in your area: search the register for it.")
-    return _(
-        "This NIK is already registered in another village. The regency coordinator can "
-        "transfer that record to your village."
-    )
+    mine = Person.objects.for_user(actor).filter(nik=nik)
+    if exclude is not None:
+        mine = mine.exclude(pk=exclude.pk)
+    deleted_at = mine.values_list("deleted_at", flat=True)[:1]
+    if not deleted_at:
+        return _(
+            "This NIK is already registered in another village. The regency coordinator can "
+            "transfer that record to your village."
+        )
+    if deleted_at[0] is not None:
+        return _(
+            "This NIK belongs to a deleted record in your area. The regency coordinator can "
+            "restore it from the deleted records."
+        )
+    return _("This NIK is already registered in your area: search the register for it.")
 
 
 def validate_identity(*, person: Person, actor: User) -> None:
@@ -171,6 +177,7 @@ def validate_identity(*, person: Person, actor: User) -> None:
         birth_date=person.birth_date,
         sex=person.sex,
         known_district=district_exists,
+        today=timezone.localdate(),
     )
     if nik.errors:
         errors["nik"] = [problem.message for problem in nik.errors]
@@ -197,7 +204,9 @@ def validate_identity(*, person: Person, actor: User) -> None:
 def _save_person(person: Person, *, actor: User) -> None:
     person.name_key = name_key(person.full_name)
     person.updated_at = timezone.now()
-    person.full_clean(exclude=["nik"])  # the NIK was checked above, with a leak-free message
+    # The NIK was checked above, with a leak-free message; the database constraints stay as the
+    # backstop, so full_clean does not spend a query on each of them.
+    person.full_clean(exclude=["nik"], validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             person.save()
@@ -247,11 +256,7 @@ def person_update(
     changes = _diff(before, after)
     if not changes:
         return person
-    note = ""
-    if person.verification == Verification.VERIFIED:
-        # A verified record that changes must be verified again.
-        person.verification = Verification.DRAFT
-        note = _("The record was verified; it changed and needs verifying again.")
+    note = _unverify(person)
     _save_person(person, actor=actor)
     _log(
         person=person,
@@ -262,6 +267,23 @@ def person_update(
         source=source,
     )
     return person
+
+
+def _unverify(person: Person) -> str:
+    """A verified record that changes must be verified again; returns the note saying so."""
+    if person.verification != Verification.VERIFIED:
+        return ""
+    person.verification = Verification.DRAFT
+    person.verified_by = None
+    person.verified_at = None
+    return _("The record was verified; it changed and needs verifying again.")
+
+
+def _unverify_after_episode_change(person: Person) -> str:
+    note = _unverify(person)
+    if note:
+        person.save(update_fields=["verification", "verified_by", "verified_at"])
+    return note
 
 
 def latest_episode(episodes: Iterable[Episode]) -> Episode | None:
@@ -337,7 +359,7 @@ def _validate_episode(episode: Episode) -> None:
         errors.setdefault("return_reason", []).append(_("Give the reason for the return."))
     if errors:
         raise ValidationError(errors)
-    episode.full_clean(exclude=["person"])
+    episode.full_clean(exclude=["person"], validate_constraints=False)
 
 
 @transaction.atomic
@@ -353,6 +375,12 @@ def episode_add(
     _require_person_in_scope(actor, person)
     episode = Episode(person=person, **{f: data[f] for f in EPISODE_FIELDS if f in data})
     _validate_episode(episode)
+    latest = latest_episode(person.episodes.all())
+    if latest is not None and latest.stage == Episode.Stage.ABROAD and not episode.return_date:
+        # Two open migrations at once would make the status meaningless.
+        raise ValidationError(
+            _("This person is abroad: record the return of that migration first.")
+        )
     episode.save()
     _log(
         person=person,
@@ -360,6 +388,7 @@ def episode_add(
         actor=actor,
         source=source,
         changes=_diff({}, {f: getattr(episode, f) for f in EPISODE_FIELDS}),
+        note=_unverify_after_episode_change(person),
     )
     _refresh_status(person)
     return episode
@@ -387,13 +416,22 @@ def episode_update(
         return episode
     episode.updated_at = timezone.now()
     episode.save()
-    _log(person=person, action=action, actor=actor, changes=changes, source=source)
+    _log(
+        person=person,
+        action=action,
+        actor=actor,
+        changes=changes,
+        source=source,
+        note=_unverify_after_episode_change(person),
+    )
     _refresh_status(person)
     return episode
 
 
 @transaction.atomic
-def person_record_departure(*, person: Person, data: dict[str, Any], actor: User) -> Episode:
+def person_record_departure(
+    *, person: Person, data: dict[str, Any], actor: User, source: str = "web"
+) -> Episode:
     """Departure: completes the registered (not yet departed) migration, or starts a new one."""
     latest = latest_episode(person.episodes.all())
     if latest is not None and latest.stage == Episode.Stage.ABROAD:
@@ -402,20 +440,36 @@ def person_record_departure(*, person: Person, data: dict[str, Any], actor: User
         raise ValidationError({"departure_date": [_("Give the departure date.")]})
     if latest is not None and latest.stage == Episode.Stage.PLANNED:
         return episode_update(
-            episode=latest, data=data, actor=actor, action=PersonHistory.Action.DEPARTED
+            episode=latest,
+            data=data,
+            actor=actor,
+            action=PersonHistory.Action.DEPARTED,
+            source=source,
         )
-    return episode_add(person=person, data=data, actor=actor, action=PersonHistory.Action.DEPARTED)
+    return episode_add(
+        person=person,
+        data=data,
+        actor=actor,
+        action=PersonHistory.Action.DEPARTED,
+        source=source,
+    )
 
 
 @transaction.atomic
-def person_record_return(*, person: Person, data: dict[str, Any], actor: User) -> Episode:
+def person_record_return(
+    *, person: Person, data: dict[str, Any], actor: User, source: str = "web"
+) -> Episode:
     latest = latest_episode(person.episodes.all())
     if latest is None or latest.stage != Episode.Stage.ABROAD:
         raise ValidationError(_("This person is not abroad: there is no departure to close."))
     if not data.get("return_date"):
         raise ValidationError({"return_date": [_("Give the return date.")]})
     return episode_update(
-        episode=latest, data=data, actor=actor, action=PersonHistory.Action.RETURNED_HOME
+        episode=latest,
+        data=data,
+        actor=actor,
+        action=PersonHistory.Action.RETURNED_HOME,
+        source=source,
     )
 
 
@@ -550,7 +604,7 @@ def likely_duplicates(*, actor: User) -> list[list[Person]]:
         condition |= Q(
             name_key=key["name_key"],
             birth_date=key["birth_date"],
-            village_id__startswith=key["regency"],
+            village__code__startswith=key["regency"] + ".",
         )
     people = (
         list(scoped.filter(condition).select_related("village").order_by("name_key", "created_at"))
@@ -597,6 +651,7 @@ def _transition(
     to: str,
     action: str,
     note: str = "",
+    source: str = "web",
 ) -> int:
     changed = 0
     now = timezone.now()
@@ -611,13 +666,13 @@ def _transition(
         person.save(
             update_fields=["verification", "verification_note", "verified_by", "verified_at"]
         )
-        _log(person=person, action=action, actor=actor, note=note)
+        _log(person=person, action=action, actor=actor, note=note, source=source)
         changed += 1
     return changed
 
 
 @transaction.atomic
-def persons_submit(*, persons: Iterable[Person], actor: User) -> int:
+def persons_submit(*, persons: Iterable[Person], actor: User, source: str = "web") -> int:
     """The village sends its draft (or returned) records to the coordinator."""
     _require(actor, Action.EDIT_REGISTER)
     return _transition(
@@ -626,11 +681,12 @@ def persons_submit(*, persons: Iterable[Person], actor: User) -> int:
         to=Verification.SUBMITTED,
         allowed_from={Verification.DRAFT, Verification.RETURNED},
         action=PersonHistory.Action.SUBMITTED,
+        source=source,
     )
 
 
 @transaction.atomic
-def persons_verify(*, persons: Iterable[Person], actor: User) -> int:
+def persons_verify(*, persons: Iterable[Person], actor: User, source: str = "web") -> int:
     _require(actor, Action.VERIFY_REGISTER)
     return _transition(
         persons=persons,
@@ -638,11 +694,12 @@ def persons_verify(*, persons: Iterable[Person], actor: User) -> int:
         to=Verification.VERIFIED,
         allowed_from={Verification.SUBMITTED},
         action=PersonHistory.Action.VERIFIED,
+        source=source,
     )
 
 
 @transaction.atomic
-def person_send_back(*, person: Person, actor: User, reason: str) -> Person:
+def person_send_back(*, person: Person, actor: User, reason: str, source: str = "web") -> Person:
     _require(actor, Action.VERIFY_REGISTER)
     if not reason.strip():
         raise ValidationError({"reason": [_("Say what the village must correct.")]})
@@ -653,6 +710,7 @@ def person_send_back(*, person: Person, actor: User, reason: str) -> Person:
         allowed_from={Verification.SUBMITTED, Verification.VERIFIED},
         action=PersonHistory.Action.SENT_BACK,
         note=reason.strip(),
+        source=source,
     )
     return person
 

@@ -33,6 +33,7 @@ def designation_detail(request: HttpRequest, code: str) -> HttpResponse:
     require(request.user, Action.VIEW_VILLAGES)
     designation = get_designation_for_user_or_404(request.user, code)
     officers = designation.officers.filter(is_active=True).order_by("first_name", "username")
+    register_counts = _register_counts(request.user, designation.village_id)
     return render(
         request,
         "villages/designation_detail.html",
@@ -40,5 +41,34 @@ def designation_detail(request: HttpRequest, code: str) -> HttpResponse:
             "designation": designation,
             "officers": officers,
             "can_manage": can(request.user, Action.MANAGE_DESIGNATIONS),
+            "register_counts": register_counts,
+            "can_view_register": can(request.user, Action.VIEW_REGISTER),
         },
     )
+
+
+def _register_counts(user, village_code: str) -> dict:
+    """People of the village by status, verified and not verified kept apart (one query)."""
+    from django.db.models import Count
+
+    from migrants.models import Person, Status, Verification
+
+    rows = (
+        Person.objects.for_user(user)
+        .alive()
+        .filter(village_id=village_code)
+        .values("status", "verification")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    table = {
+        status: {"label": label, "verified": 0, "unverified": 0} for status, label in Status.choices
+    }
+    for row in rows:
+        column = "verified" if row["verification"] == Verification.VERIFIED else "unverified"
+        table[row["status"]][column] += row["n"]
+    total = {
+        "verified": sum(r["verified"] for r in table.values()),
+        "unverified": sum(r["unverified"] for r in table.values()),
+    }
+    return {"rows": list(table.values()), "total": total}

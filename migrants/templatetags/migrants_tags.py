@@ -21,6 +21,23 @@ def nik_warning(code: str) -> str:
 
 
 @register.filter
+def choice_label(value, field: str):
+    """A stored choice (e.g. "P") shown as its label ("female") in the history."""
+    for model in (Person, Episode):
+        try:
+            choices = model._meta.get_field(field).choices
+        except FieldDoesNotExist:
+            continue
+        if choices:
+            return dict(choices).get(value, value)
+    if field == "destination_country" and value:
+        from migrants.countries import country_name
+
+        return country_name(value)
+    return value
+
+
+@register.filter
 def field_label(name: str) -> str:
     """The translated label of a person or episode field named in a history entry."""
     if name == "village":

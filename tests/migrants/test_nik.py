@@ -92,6 +92,17 @@ def test_a_number_cell_is_a_number_cell_error_asking_for_a_text_column(cell):
     assert not check.ok
 
 
+@pytest.mark.parametrize("text", ["3,50711E+15", "3.507114508900003e15", "3E+14"])
+def test_a_number_cell_exported_as_text_in_scientific_notation_is_a_number_cell(text):
+    with pytest.raises(NikNumberCell):
+        normalize_number(text)
+
+
+def test_other_text_with_an_e_is_just_not_digits():
+    assert normalize_number("12e5") == "12e5"
+    assert codes("12e5") == ["length", "non_digit"]
+
+
 def test_a_value_that_is_neither_text_nor_number_is_a_programming_error():
     with pytest.raises(TypeError):
         normalize_number(date(1990, 8, 5))

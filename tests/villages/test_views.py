@@ -145,6 +145,7 @@ def test_list_query_count_does_not_grow_with_villages(evaluator, django_assert_m
 
 def test_detail_query_count_is_pinned(officer_arjowilangun, django_assert_num_queries):
     officer_arjowilangun.get(ARJOWILANGUN)  # warm the session
-    with django_assert_num_queries(4):
-        # session, user (with scope), designation with its region path, officers
+    with django_assert_num_queries(5):
+        # session, user (with scope), designation with its region path, officers,
+        # register counts (one aggregate)
         officer_arjowilangun.get(ARJOWILANGUN)

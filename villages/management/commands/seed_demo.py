@@ -2,6 +2,7 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
+from migrants.demo import register_summary, seed_register
 from villages.demo import RegionsMissing, seed_demo
 
 
@@ -20,3 +21,4 @@ class Command(BaseCommand):
         for user in users:
             scope = user.scope.label if user.scope else "Nasional"
             self.stdout.write(f"  {user.username:<24} {user.get_role_display():<28} {scope}")
+        self.stdout.write(register_summary(seed_register()))
