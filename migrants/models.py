@@ -424,6 +424,14 @@ class PersonHistory(models.Model):
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     note = models.TextField(_("note"), blank=True)
     source = models.CharField(_("source"), max_length=10, default="web")
+    batch = models.ForeignKey(
+        "ImportBatch",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     objects = HistoryQuerySet.as_manager()
 
@@ -477,3 +485,176 @@ class DuplicateDismissal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.first_id} ≠ {self.second_id}"
+
+
+class ImportBatchQuerySet(models.QuerySet):
+    def for_user(self, user) -> "ImportBatchQuerySet":
+        """Imports made inside the user's scope (an officer's own village, a coordinator's
+        regency); national imports only for national users."""
+        from accounts.scope import scope_prefix
+
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if not user.role and not user.is_superuser:
+            return self.none()
+        prefix = scope_prefix(user)
+        if prefix is None:
+            return self
+        return self.filter(Q(scope_id=prefix) | Q(scope__code__startswith=prefix + "."))
+
+
+class ImportBatch(models.Model):
+    """One uploaded file: validated, previewed, then committed in one transaction (or not)."""
+
+    class State(models.TextChoices):
+        UPLOADED = "uploaded", _("waiting to be checked")
+        VALIDATING = "validating", _("being checked")
+        VALIDATED = "validated", _("checked, waiting for confirmation")
+        REJECTED = "rejected", _("cannot be read")
+        COMMITTING = "committing", _("being imported")
+        COMMITTED = "committed", _("imported")
+        FAILED = "failed", _("failed")
+        UNDONE = "undone", _("undone")
+        CANCELLED = "cancelled", _("cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    scope = models.ForeignKey(
+        Region,
+        verbose_name=_("area"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The uploader's area when the file was uploaded."),
+    )
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    filename = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveIntegerField(_("size"))
+    kind = models.CharField(max_length=10, blank=True)
+    state = models.CharField(
+        _("state"), max_length=12, choices=State.choices, default=State.UPLOADED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    # Per row: [row number, outcome, name, changed fields] for the preview.
+    outcomes = models.JSONField(default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    committed_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+    committed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = ImportBatchQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="import_state_valid",
+                condition=Q(
+                    state__in=[
+                        "uploaded",
+                        "validating",
+                        "validated",
+                        "rejected",
+                        "committing",
+                        "committed",
+                        "failed",
+                        "undone",
+                        "cancelled",
+                    ]
+                ),
+            ),
+            models.CheckConstraint(name="import_progress_range", condition=Q(progress__lte=100)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in (self.State.UPLOADED, self.State.VALIDATING, self.State.COMMITTING)
+
+
+class ImportProblem(models.Model):
+    class Level(models.TextChoices):
+        ERROR = "error", _("error")
+        WARNING = "warning", _("warning")
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="problems")
+    row = models.PositiveIntegerField(_("row"))  # as the spreadsheet numbers it; 1 = header
+    column = models.CharField(_("column"), max_length=60, blank=True)
+    level = models.CharField(_("level"), max_length=7, choices=Level.choices)
+    message = models.TextField(_("message"))
+
+    class Meta:
+        ordering = ["row", "id"]
+        indexes = [models.Index(fields=["batch", "level", "row"], name="import_problem_row")]
+
+    def __str__(self) -> str:
+        return f"row {self.row}, {self.column}: {self.message}"
+
+
+class ImportChange(models.Model):
+    """What an import did to one person, so the whole import can be undone."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="changes")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    created = models.BooleanField()
+    # For an updated person: the fields as they were, and the episode as it was (or None
+    # when the import added the episode).
+    before = models.JSONField(default=dict, blank=True)
+    episode = models.ForeignKey(
+        Episode, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    episode_created = models.BooleanField(default=False)
+    episode_before = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["batch", "person"], name="import_change_person")]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} {self.person_id}"
+
+
+class ExportLog(models.Model):
+    """Every export of the register: who, when, which filters, how many rows, NIK shown."""
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    scope = models.ForeignKey(Region, on_delete=models.PROTECT, null=True, related_name="+")
+    format = models.CharField(max_length=5)
+    filters = models.JSONField(default=dict, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    full_nik = models.BooleanField(default=False)
+    reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.format} {self.rows}"

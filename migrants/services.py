@@ -140,6 +140,21 @@ def district_exists(code: str) -> bool:
     return Region.objects.filter(code=code, level=Region.Level.DISTRICT).exists()
 
 
+def nik_elsewhere_message() -> str:
+    """Said of a NIK registered outside the user's area: nothing about where or whom."""
+    return _(
+        "This NIK is already registered in another village. The regency coordinator can "
+        "transfer that record to your village."
+    )
+
+
+def nik_deleted_message() -> str:
+    return _(
+        "This NIK belongs to a deleted record in your area. The regency coordinator can "
+        "restore it from the deleted records."
+    )
+
+
 def nik_taken_message(*, nik: str, actor: User, exclude: Person | None = None) -> str | None:
     """The message for a NIK that is already registered, or None when it is free.
 
@@ -156,46 +171,52 @@ def nik_taken_message(*, nik: str, actor: User, exclude: Person | None = None) -
         mine = mine.exclude(pk=exclude.pk)
     deleted_at = mine.values_list("deleted_at", flat=True)[:1]
     if not deleted_at:
-        return _(
-            "This NIK is already registered in another village. The regency coordinator can "
-            "transfer that record to your village."
-        )
+        return nik_elsewhere_message()
     if deleted_at[0] is not None:
-        return _(
-            "This NIK belongs to a deleted record in your area. The regency coordinator can "
-            "restore it from the deleted records."
-        )
+        return nik_deleted_message()
     return _("This NIK is already registered in your area: search the register for it.")
 
 
-def validate_identity(*, person: Person, actor: User) -> None:
-    """NIK and No. KK rules, the duplicate check; stores the NIK warnings on the person."""
+def identity_problems(
+    *, person: Person, known_district, today: datetime.date
+) -> tuple[dict[str, list[str]], list[str]]:
+    """The NIK and No. KK rules and the date of birth, without touching the database:
+    returns the errors by field and the warning codes, and normalises both numbers on the
+    person. Forms (through validate_identity) and the bulk import share it."""
     errors: dict[str, list[str]] = {}
     warnings: list[str] = []
     nik = check_nik(
         person.nik or "",
         birth_date=person.birth_date,
-        sex=person.sex,
-        known_district=district_exists,
-        today=timezone.localdate(),
+        sex=person.sex if person.sex in ("L", "P") else None,
+        known_district=known_district,
+        today=today,
     )
     if nik.errors:
         errors["nik"] = [problem.message for problem in nik.errors]
     else:
         person.nik = nik.value or None
         warnings += [problem.code for problem in nik.warnings]
-        if person.nik:
-            taken = nik_taken_message(nik=person.nik, actor=actor, exclude=person)
-            if taken:
-                errors["nik"] = [taken]
-    kk = check_kk(person.no_kk or "", known_district=district_exists)
+    kk = check_kk(person.no_kk or "", known_district=known_district)
     if kk.errors:
         errors["no_kk"] = [problem.message for problem in kk.errors]
     else:
         person.no_kk = kk.value
         warnings += [f"kk_{problem.code}" for problem in kk.warnings]
-    if person.birth_date and person.birth_date > timezone.localdate():
+    if person.birth_date and person.birth_date > today:
         errors.setdefault("birth_date", []).append(_("The date of birth is in the future."))
+    return errors, warnings
+
+
+def validate_identity(*, person: Person, actor: User) -> None:
+    """NIK and No. KK rules, the duplicate check; stores the NIK warnings on the person."""
+    errors, warnings = identity_problems(
+        person=person, known_district=district_exists, today=timezone.localdate()
+    )
+    if person.nik and "nik" not in errors:
+        taken = nik_taken_message(nik=person.nik, actor=actor, exclude=person)
+        if taken:
+            errors["nik"] = [taken]
     if errors:
         raise ValidationError(errors)
     person.nik_warnings = warnings
@@ -330,8 +351,8 @@ def _refresh_status(person: Person) -> None:
         person.save(update_fields=[*derived, "updated_at"])
 
 
-def _validate_episode(episode: Episode) -> None:
-    today = timezone.localdate()
+def episode_problems(episode: Episode, *, today: datetime.date) -> dict[str, list[str]]:
+    """The rules of a migration episode, without the database (shared with the import)."""
     errors: dict[str, list[str]] = {}
     if episode.destination_country and episode.destination_country not in COUNTRY_CODES:
         errors["destination_country"] = [_("Choose a country from the list.")]
@@ -357,6 +378,11 @@ def _validate_episode(episode: Episode) -> None:
         errors.setdefault("contract_end", []).append(_("The contract ends before it starts."))
     if episode.return_date and not episode.return_reason:
         errors.setdefault("return_reason", []).append(_("Give the reason for the return."))
+    return errors
+
+
+def _validate_episode(episode: Episode) -> None:
+    errors = episode_problems(episode, today=timezone.localdate())
     if errors:
         raise ValidationError(errors)
     episode.full_clean(exclude=["person"], validate_constraints=False)
