@@ -17,6 +17,8 @@ def navigation(request) -> dict:
         items.append((_("Desmigratif villages"), reverse("villages:list")))
     if can(user, Action.VIEW_REGISTER):
         items.append((_("Register"), reverse("migrants:register")))
+    if can(user, Action.IMPORT_REGISTER):
+        items.append((_("Imports"), reverse("migrants:import-list")))
     if can(user, Action.VERIFY_REGISTER):
         items.append((_("Verification"), reverse("migrants:verification")))
     if can(user, Action.MERGE_DUPLICATES):
@@ -27,9 +29,11 @@ def navigation(request) -> dict:
         items.append((_("Users"), reverse("accounts:list")))
     if can(user, Action.USE_ADMIN) and user.is_staff:
         items.append((_("Administration"), reverse("admin:index")))
-    current = request.path
+    # The longest menu address that starts the current path is the current page.
+    matches = [url for _label, url in items if request.path.startswith(url)]
+    current = max(matches, key=len, default=None)
     return {
         "nav_items": [
-            {"label": label, "url": url, "current": current.startswith(url)} for label, url in items
+            {"label": label, "url": url, "current": url == current} for label, url in items
         ]
     }

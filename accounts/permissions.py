@@ -19,9 +19,12 @@ class Action(StrEnum):
     MERGE_DUPLICATES = "merge_duplicates"
     TRANSFER_IN_REGENCY = "transfer_in_regency"
     TRANSFER_ANYWHERE = "transfer_anywhere"
+    IMPORT_REGISTER = "import_register"
+    UNDO_IMPORT = "undo_import"
+    EXPORT_REGISTER = "export_register"
 
 
-_READERS = {Action.VIEW_VILLAGES, Action.VIEW_REGISTER}
+_READERS = {Action.VIEW_VILLAGES, Action.VIEW_REGISTER, Action.EXPORT_REGISTER}
 # Those who work with the village's own people see children and full NIKs (on request, logged).
 _VILLAGE_WORK = {Action.VIEW_CHILDREN, Action.REVEAL_NIK}
 _REGENCY_WORK = _VILLAGE_WORK | {
@@ -30,10 +33,12 @@ _REGENCY_WORK = _VILLAGE_WORK | {
     Action.RESTORE_DELETED,
     Action.MERGE_DUPLICATES,
     Action.TRANSFER_IN_REGENCY,
+    Action.IMPORT_REGISTER,
+    Action.UNDO_IMPORT,
 }
 
 POLICY: dict[str, set[Action]] = {
-    Role.VILLAGE_OFFICER: _READERS | _VILLAGE_WORK | {Action.EDIT_REGISTER},
+    Role.VILLAGE_OFFICER: _READERS | _VILLAGE_WORK | {Action.EDIT_REGISTER, Action.IMPORT_REGISTER},
     Role.VILLAGE_HEAD: _READERS | _VILLAGE_WORK,
     Role.COORDINATOR: _READERS | _REGENCY_WORK | {Action.MANAGE_USERS, Action.USE_ADMIN},
     Role.PROVINCE_VIEWER: _READERS,

@@ -303,3 +303,48 @@ class RegisterFilterForm(forms.Form):
         if data["missing_nik"]:
             queryset = queryset.filter(nik__isnull=True)
         return queryset.order_by(*self.SORTS[data["sort"] or "name"])
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Spreadsheet (xlsx or csv)"),
+        help_text=_("Use the template: one row per person with their current migration."),
+    )
+
+    def clean_file(self):
+        from django.conf import settings
+
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than %(mb)d MB. Split it into smaller files.")
+                % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
+            )
+        return upload
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(
+        label=_("Format"),
+        choices=[("xlsx", "Excel (xlsx)"), ("csv", "CSV")],
+        widget=forms.RadioSelect,
+        initial="xlsx",
+    )
+    full_nik = forms.BooleanField(
+        label=_("Include full NIK and No. KK"),
+        required=False,
+        help_text=_("Only when the work needs them; the export is logged with your reason."),
+    )
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=255)
+
+    def __init__(self, *args, may_reveal: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not may_reveal:
+            del self.fields["full_nik"]
+            del self.fields["reason"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("full_nik") and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("Say why the full numbers are needed."))
+        return data

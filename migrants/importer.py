@@ -325,7 +325,7 @@ def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
 def plan_import(
     *, table: Table, actor: User, progress: Callable[[int], None] | None = None
 ) -> Plan:
-    if not can(actor, Action.EDIT_REGISTER):
+    if not can(actor, Action.IMPORT_REGISTER):
         raise FileRejected(_("Your role cannot import into the register."))
     mapping, file_problems = map_header(table.header)
     rows = [RowPlan(row=number, cells=cells) for number, cells in table.rows]
@@ -956,7 +956,7 @@ def import_upload(*, actor: User, data: bytes, filename: str) -> ImportBatch:
     from django.core.exceptions import PermissionDenied
     from django.core.files.base import ContentFile
 
-    if not can(actor, Action.EDIT_REGISTER):
+    if not can(actor, Action.IMPORT_REGISTER):
         raise PermissionDenied
     digest = hashlib.sha256(data).hexdigest()
     with transaction.atomic():
@@ -1066,7 +1066,7 @@ def confirm_batch(*, batch: ImportBatch, actor: User) -> bool:
     """The user confirms importing the valid rows; a second click does nothing."""
     from django.core.exceptions import PermissionDenied
 
-    if not can(actor, Action.EDIT_REGISTER):
+    if not can(actor, Action.IMPORT_REGISTER):
         raise PermissionDenied
     with transaction.atomic():
         claimed = _claim(
@@ -1109,9 +1109,13 @@ def commit_batch(*, batch_id) -> None:
     )
     attempts = ImportBatch.objects.filter(pk=batch_id).values_list("attempts", flat=True).first()
     if attempts is not None and attempts > MAX_COMMIT_ATTEMPTS:
-        fail_batch(batch_id=batch_id, message=_("The import stopped %(count)d times before it "
-                                                "finished; it was not retried again.")
-                   % {"count": attempts - 1})
+        fail_batch(
+            batch_id=batch_id,
+            message=_(
+                "The import stopped %(count)d times before it finished; it was not retried again."
+            )
+            % {"count": attempts - 1},
+        )
         return
     with transaction.atomic():
         batch = (

@@ -2,8 +2,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -23,6 +24,8 @@ from migrants.forms import (
 from migrants.models import Person, PersonHistory, SensitiveAccess, Verification
 from migrants.selectors import get_episode_for_user_or_404, get_person_for_user_or_404
 from villages.models import Designation
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _apply_errors(form, exc: ValidationError) -> None:
@@ -408,3 +411,238 @@ def deleted_records(request: HttpRequest) -> HttpResponse:
     )
     page = window(people, request.GET.get("page"), settings.PAGE_SIZE)
     return render(request, "migrants/deleted.html", {"page": page, "query": ""})
+
+
+# --- Import ----------------------------------------------------------------------------------
+
+
+def _get_batch_for_user_or_404(user, pk):
+    from migrants.models import ImportBatch
+
+    batch = (
+        ImportBatch.objects.for_user(user)
+        .select_related("created_by", "scope")
+        .filter(pk=pk)
+        .first()
+    )
+    if batch is None:
+        raise Http404
+    return batch
+
+
+@never_cache
+@login_required
+def import_start(request: HttpRequest) -> HttpResponse:
+    from migrants.forms import ImportUploadForm
+    from migrants.importer import import_upload
+
+    require(request.user, Action.IMPORT_REGISTER)
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        batch = import_upload(actor=request.user, data=upload.read(), filename=upload.name)
+        return redirect("migrants:import-batch", pk=batch.pk)
+    return render(request, "migrants/import_start.html", {"form": form})
+
+
+@login_required
+def import_template(request: HttpRequest) -> HttpResponse:
+    from migrants.spreadsheets import template_xlsx
+
+    require(request.user, Action.IMPORT_REGISTER)
+    return _download(template_xlsx(), "template-register-desmigratif.xlsx")
+
+
+def _download(data: bytes, filename: str, content_type: str = XLSX) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@login_required
+def import_batch(request: HttpRequest, pk) -> HttpResponse:
+    from django.core.paginator import Paginator
+
+    from migrants.importer import get_progress
+
+    require(request.user, Action.IMPORT_REGISTER)
+    batch = _get_batch_for_user_or_404(request.user, pk)
+    kind = request.GET.get("rows", "error")
+    if kind not in ("error", "warning", "new", "updated", "unchanged"):
+        kind = "error"
+    problems = page = None
+    if kind in ("error", "warning"):
+        problems = Paginator(batch.problems.filter(level=kind).order_by("row", "id"), 100).get_page(
+            request.GET.get("page")
+        )
+    else:
+        rows = [row for row in batch.outcomes if row[1] == kind]
+        page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "migrants/import_batch.html",
+        {
+            "batch": batch,
+            "progress": get_progress(batch),
+            "kind": kind,
+            "problems": problems,
+            "page": page,
+            "file_problems": batch.problems.filter(row=1),
+            "can_undo": can(request.user, Action.UNDO_IMPORT),
+        },
+    )
+
+
+@login_required
+@require_POST
+def import_confirm(request: HttpRequest, pk) -> HttpResponse:
+    from migrants.importer import confirm_batch
+
+    require(request.user, Action.IMPORT_REGISTER)
+    batch = _get_batch_for_user_or_404(request.user, pk)
+    if not confirm_batch(batch=batch, actor=request.user):
+        messages.info(request, _("This import is already on its way."))
+    return redirect("migrants:import-batch", pk=batch.pk)
+
+
+@login_required
+@require_POST
+def import_cancel(request: HttpRequest, pk) -> HttpResponse:
+    from migrants.importer import cancel_batch
+
+    require(request.user, Action.IMPORT_REGISTER)
+    batch = _get_batch_for_user_or_404(request.user, pk)
+    if cancel_batch(batch=batch, actor=request.user):
+        messages.success(request, _("The import is cancelled; nothing was written."))
+    return redirect("migrants:import-list")
+
+
+@login_required
+@require_POST
+def import_undo(request: HttpRequest, pk) -> HttpResponse:
+    from migrants.importer import UndoRefused, undo_import
+
+    require(request.user, Action.UNDO_IMPORT)
+    batch = _get_batch_for_user_or_404(request.user, pk)
+    try:
+        count = undo_import(batch=batch, actor=request.user)
+    except UndoRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The import is undone (%(count)d records).") % {"count": count})
+    return redirect("migrants:import-batch", pk=batch.pk)
+
+
+@login_required
+def import_errors(request: HttpRequest, pk) -> HttpResponse:
+    """The rows with errors, as they were sent, with a "Kesalahan" column: fix and re-upload."""
+    from migrants.spreadsheets import error_report_xlsx
+    from migrants.tabular import FileRejected, read_table
+
+    require(request.user, Action.IMPORT_REGISTER)
+    batch = _get_batch_for_user_or_404(request.user, pk)
+    messages_by_row: dict[int, list[str]] = {}
+    for row, column, message in (
+        batch.problems.filter(level="error").exclude(row=1).values_list("row", "column", "message")
+    ):
+        messages_by_row.setdefault(row, []).append(f"{column}: {message}" if column else message)
+    try:
+        with batch.file.open("rb") as handle:
+            table = read_table(handle.read())
+    except FileRejected:
+        raise Http404 from None
+    rows = [
+        (number, cells, messages_by_row[number])
+        for number, cells in table.rows
+        if number in messages_by_row
+    ]
+    stem = batch.filename.rsplit(".", 1)[0][:60]
+    return _download(error_report_xlsx(table.header, rows), f"{stem}-kesalahan.xlsx")
+
+
+@login_required
+def import_original(request: HttpRequest, pk) -> HttpResponse:
+    require(request.user, Action.IMPORT_REGISTER)
+    batch = _get_batch_for_user_or_404(request.user, pk)
+    with batch.file.open("rb") as handle:
+        data = handle.read()
+    content_type = XLSX if batch.kind == "xlsx" else "text/csv"
+    return _download(data, batch.filename, content_type)
+
+
+@never_cache
+@login_required
+def import_list(request: HttpRequest) -> HttpResponse:
+    from migrants.models import ImportBatch
+
+    require(request.user, Action.IMPORT_REGISTER)
+    batches = ImportBatch.objects.for_user(request.user).select_related("created_by", "scope")
+    page = window(batches, request.GET.get("page"), settings.PAGE_SIZE)
+    return render(request, "migrants/import_list.html", {"page": page, "query": ""})
+
+
+# --- Export ----------------------------------------------------------------------------------
+
+
+@never_cache
+@login_required
+def register_export(request: HttpRequest) -> HttpResponse:
+    """The register of the user's area, with the list's filters, as xlsx or csv; logged."""
+    from django.http import StreamingHttpResponse
+
+    from migrants.forms import ExportForm
+    from migrants.models import ExportLog
+    from migrants.spreadsheets import export_header, iter_export_rows, stream_csv, write_xlsx
+
+    require(request.user, Action.EXPORT_REGISTER)
+    filters = RegisterFilterForm(
+        request.GET or {"sort": "name"}, villages=_villages_in_scope(request.user)
+    )
+    may_reveal = can(request.user, Action.REVEAL_NIK)
+    form = ExportForm(request.POST or None, may_reveal=may_reveal)
+    if request.method == "POST" and form.is_valid():
+        people = filters.filter(Person.objects.for_user(request.user).alive())
+        full_nik = bool(form.cleaned_data.get("full_nik"))
+        log = ExportLog.objects.create(
+            actor=request.user,
+            scope_id=request.user.scope_id,
+            format=form.cleaned_data["format"],
+            full_nik=full_nik,
+            reason=form.cleaned_data.get("reason", ""),
+            filters={k: v for k, v in request.GET.items() if k != "page"},
+        )
+        rows = iter_export_rows(people.select_related("village"), full_nik=full_nik)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        if form.cleaned_data["format"] == "csv":
+            counted = _counting(rows, log)
+            response = StreamingHttpResponse(
+                stream_csv(export_header(), counted), content_type="text/csv; charset=utf-8"
+            )
+            response["Content-Disposition"] = f'attachment; filename="register-{stamp}.csv"'
+            response["Cache-Control"] = "no-store"
+            return response
+        counted = _counting(rows, log)
+        data = write_xlsx(export_header(), counted, sheet_title="Register")
+        return _download(data, f"register-{stamp}.xlsx")
+    return render(
+        request,
+        "migrants/export.html",
+        {
+            "form": form,
+            "filters": filters,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+def _counting(rows, log):
+    """Pass rows through, and record on the log how many went out."""
+    from migrants.models import ExportLog
+
+    count = 0
+    for row in rows:
+        count += 1
+        yield row
+    ExportLog.objects.filter(pk=log.pk).update(rows=count)

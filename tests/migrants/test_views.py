@@ -94,8 +94,25 @@ def request_page(client, name: str, person: Person):
     return getattr(client, method)(url(name, *args))
 
 
+# The import and export pages have their own table, in test_imports.py.
+IMPORT_EXPORT_URLS = {
+    "import",
+    "import-template",
+    "import-list",
+    "import-batch",
+    "import-confirm",
+    "import-cancel",
+    "import-undo",
+    "import-errors",
+    "import-original",
+    "export",
+}
+
+
 def test_every_url_of_the_register_is_in_the_permission_table():
-    assert {pattern.name for pattern in migrant_urls.urlpatterns} == set(URLS)
+    names = {pattern.name for pattern in migrant_urls.urlpatterns}
+    assert names - IMPORT_EXPORT_URLS == set(URLS)
+    assert IMPORT_EXPORT_URLS <= names
 
 
 @pytest.mark.parametrize("name", URLS)

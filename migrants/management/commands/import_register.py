@@ -19,10 +19,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", type=Path)
-        parser.add_argument("--as", dest="username", required=True,
-                            help="The user whose scope and rights apply.")
-        parser.add_argument("--commit", action="store_true",
-                            help="Write the valid rows (all of them or none).")
+        parser.add_argument(
+            "--as", dest="username", required=True, help="The user whose scope and rights apply."
+        )
+        parser.add_argument(
+            "--commit", action="store_true", help="Write the valid rows (all of them or none)."
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, file: Path, username: str, commit: bool, json: bool, **options):
@@ -43,10 +45,14 @@ class Command(BaseCommand):
             for level, message in plan.file_problems
         ]
         for row in plan.rows:
-            problems += [{"row": row.row, "column": column, "level": "error", "message": m}
-                         for column, m in row.errors]
-            problems += [{"row": row.row, "column": column, "level": "warning", "message": m}
-                         for column, m in row.warnings]
+            problems += [
+                {"row": row.row, "column": column, "level": "error", "message": m}
+                for column, m in row.errors
+            ]
+            problems += [
+                {"row": row.row, "column": column, "level": "warning", "message": m}
+                for column, m in row.warnings
+            ]
         counts = plan.counts
         if commit and plan.valid_rows:
             self._commit(plan=plan, user=user, file=file, data=data, kind=table.kind)
@@ -59,9 +65,12 @@ class Command(BaseCommand):
                     f"row {problem['row']}, column {problem['column'] or '-'}: "
                     f"{prefix}{problem['message']}"
                 )
-            self.stdout.write(" ".join(f"{key}={counts[key]}" for key in
-                                       ("rows", "new", "updated", "unchanged", "warnings",
-                                        "errors")))
+            self.stdout.write(
+                " ".join(
+                    f"{key}={counts[key]}"
+                    for key in ("rows", "new", "updated", "unchanged", "warnings", "errors")
+                )
+            )
         if counts["errors"] or any(p["level"] == "error" for p in problems):
             raise SystemExit(1)
 
@@ -72,8 +81,13 @@ class Command(BaseCommand):
 
         with transaction.atomic():
             batch = ImportBatch(
-                created_by=user, committed_by=user, scope_id=user.scope_id, filename=file.name,
-                sha256=hashlib.sha256(data).hexdigest(), size=len(data), kind=kind,
+                created_by=user,
+                committed_by=user,
+                scope_id=user.scope_id,
+                filename=file.name,
+                sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+                kind=kind,
                 state=ImportBatch.State.COMMITTING,
             )
             batch.file.save(f"{batch.pk.hex}.bin", ContentFile(data), save=False)
