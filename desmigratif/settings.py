@@ -202,6 +202,7 @@ IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 20) * 1024 * 1024
 IMPORT_MAX_UNCOMPRESSED = env_int("IMPORT_MAX_UNCOMPRESSED_MB", 200) * 1024 * 1024
 IMPORT_MAX_ZIP_RATIO = 100
 IMPORT_MAX_ZIP_MEMBERS = 200
+EXPORT_XLSX_MAX_ROWS = env_int("EXPORT_XLSX_MAX_ROWS", 20_000)
 
 # --- Scope and paging -----------------------------------------------------------------------
 PAGE_SIZE = env_int("PAGE_SIZE", 50)

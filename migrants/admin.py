@@ -1,7 +1,10 @@
 from django.contrib import admin
+from import_export.admin import ExportMixin
 
 from accounts.admin import ScopedAdminMixin
-from migrants.models import Person, PersonHistory
+from accounts.permissions import Action, can
+from migrants.models import ExportLog, Person, PersonHistory
+from migrants.resources import RegisterResource
 
 
 class ReadOnlyScopedAdmin(ScopedAdminMixin, admin.ModelAdmin):
@@ -12,7 +15,8 @@ class ReadOnlyScopedAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(ReadOnlyScopedAdmin):
+class PersonAdmin(ExportMixin, ReadOnlyScopedAdmin):
+    resource_classes = [RegisterResource]
     list_display = ("full_name", "masked_nik", "village", "status", "verification")
     list_filter = ("status", "verification", "sex")
     list_select_related = ("village",)
@@ -23,6 +27,20 @@ class PersonAdmin(ReadOnlyScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).alive()
+
+    def has_export_permission(self, request) -> bool:
+        return can(request.user, Action.EXPORT_REGISTER)
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        data = super().get_export_data(file_format, request, queryset, **kwargs)
+        ExportLog.objects.create(
+            actor=request.user,
+            scope_id=request.user.scope_id,
+            format=file_format.get_title()[:5],
+            rows=queryset.count(),
+            filters={"source": "admin", **dict(request.GET.items())},
+        )
+        return data
 
 
 @admin.register(PersonHistory)

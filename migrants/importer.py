@@ -152,7 +152,11 @@ def _text(value: object) -> str:
         return str(int(value))
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()[:10]
-    return str(value).strip()
+    text = str(value).strip()
+    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
+        # Our own escaping of a formula-like cell (export, error report): undo it.
+        return text[1:]
+    return text
 
 
 def _date(value: object) -> datetime.date | None:

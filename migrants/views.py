@@ -604,6 +604,27 @@ def register_export(request: HttpRequest) -> HttpResponse:
     form = ExportForm(request.POST or None, may_reveal=may_reveal)
     if request.method == "POST" and form.is_valid():
         people = filters.filter(Person.objects.for_user(request.user).alive())
+        if form.cleaned_data["format"] == "xlsx" and (
+            people.count() > settings.EXPORT_XLSX_MAX_ROWS
+        ):
+            # An xlsx is built in memory at ~4,000 rows/s; CSV streams at any size.
+            form.add_error(
+                "format",
+                _(
+                    "More than %(max)d rows: choose CSV (it opens in Excel too), or narrow the "
+                    "filters."
+                )
+                % {"max": settings.EXPORT_XLSX_MAX_ROWS},
+            )
+            return render(
+                request,
+                "migrants/export.html",
+                {
+                    "form": form,
+                    "filters": filters,
+                    "query": request.GET.urlencode(),
+                },
+            )
         full_nik = bool(form.cleaned_data.get("full_nik"))
         log = ExportLog.objects.create(
             actor=request.user,
