@@ -49,3 +49,10 @@ messages: $(STAMP)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache
+
+## bench: the register import benchmark (issue 4): ours against stock django-import-export on a
+## scratch PostgreSQL database it creates and drops; writes the figures into docs/benchmarks.md.
+## BENCH_ARGS="--rows 20000 --no-docs" for a quick run; see bench/README.md.
+bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/desmigratif_bench
+bench: $(STAMP)
+	$(PY) -m bench.import_bench $(BENCH_ARGS)

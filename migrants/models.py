@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from villages.models import Region
 
@@ -56,7 +57,7 @@ class Relationship(models.TextChoices):
     CHILD = "child", _("child")
     CHILD_IN_LAW = "child_in_law", _("son/daughter-in-law")
     GRANDCHILD = "grandchild", _("grandchild")
-    PARENT = "parent", _("parent")
+    PARENT = "parent", pgettext_lazy("household", "parent")
     PARENT_IN_LAW = "parent_in_law", _("parent-in-law")
     OTHER_FAMILY = "other_family", _("other family")
     OTHER = "other", _("other")
@@ -424,13 +425,16 @@ class PersonHistory(models.Model):
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     note = models.TextField(_("note"), blank=True)
     source = models.CharField(_("source"), max_length=10, default="web")
+    # An audit reference, not a constraint: checking it would cost the bulk import a second
+    # per 50,000 rows, and batches are never deleted.
     batch = models.ForeignKey(
         "ImportBatch",
-        on_delete=models.CASCADE,
+        on_delete=models.DO_NOTHING,
         null=True,
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
 
     objects = HistoryQuerySet.as_manager()
@@ -439,7 +443,11 @@ class PersonHistory(models.Model):
         verbose_name = _("history entry")
         verbose_name_plural = _("history")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["person", "-at"], name="history_person_at")]
+        indexes = [
+            models.Index(fields=["person", "-at"], name="history_person_at"),
+            # Only imported rows carry a batch: a partial index stays small.
+            models.Index(fields=["batch"], name="history_batch", condition=Q(batch__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}"

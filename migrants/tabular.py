@@ -103,8 +103,11 @@ def _check_xml(archive: zipfile.ZipFile) -> None:
     for member in archive.infolist():
         if not member.filename.endswith((".xml", ".rels", ".vml")):
             continue
-        with archive.open(member) as handle:
-            prolog = handle.read(XML_PROLOG_BYTES)
+        try:
+            with archive.open(member) as handle:
+                prolog = handle.read(XML_PROLOG_BYTES)
+        except Exception as exc:  # a corrupt, encrypted or oddly compressed part
+            raise FileRejected(_("The file is not a valid xlsx file.")) from exc
         if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
             raise FileRejected(
                 _(
@@ -136,14 +139,20 @@ def _decode(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise FileRejected(_("The file is not valid UTF-16 text.")) from exc
     if b"\x00" in data[:4096]:
         raise FileRejected(_("The file is neither an xlsx spreadsheet nor a CSV text file."))
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         # Excel on Windows saves CSV in Windows-1252; every byte decodes there but five.
-        return data.decode("cp1252", errors="replace")
+        text = data.decode("cp1252", errors="replace")
+    # A stray NUL further on is an accident of some exporting tool, not a binary file: it has
+    # no place in a name (and PostgreSQL refuses it), so it goes.
+    return text.replace("\x00", "")
 
 
 def _read_csv(data: bytes) -> Table:

@@ -39,7 +39,10 @@ class Command(BaseCommand):
             table = read_table(data)
         except FileRejected as exc:
             raise CommandError(exc.message) from exc
-        plan = plan_import(table=table, actor=user)
+        try:
+            plan = plan_import(table=table, actor=user)
+        except FileRejected as exc:
+            raise CommandError(exc.message) from exc
         problems = [
             {"row": 1, "column": "", "level": level, "message": message}
             for level, message in plan.file_problems
