@@ -10,6 +10,7 @@ from migrants.models import (
     Status,
     Verification,
 )
+from migrants.services import EPISODE_FIELDS
 from villages.models import Designation, Region
 
 
@@ -126,26 +127,7 @@ class EpisodeForm(forms.ModelForm):
 
     class Meta:
         model = Episode
-        fields = [
-            "destination_country",
-            "job_title",
-            "sector",
-            "employer_type",
-            "placement_scheme",
-            "p3mi_name",
-            "p3mi_licence",
-            "foreign_partner",
-            "contract_start",
-            "contract_end",
-            "passport_number",
-            "passport_expiry",
-            "departure_date",
-            "return_date",
-            "return_reason",
-            "procedural_status",
-            "procedural_source",
-            "bpjs_member",
-        ]
+        fields = list(EPISODE_FIELDS)  # the service's list: one place to add a field
         widgets = {
             field: DateInput()
             for field in (

@@ -644,10 +644,10 @@ def test_a_commit_that_fails_midway_writes_nothing_and_a_retry_imports_once(
     before = register_size()
 
     def failing_on_history(insert):
-        def failing(model, items):
+        def failing(model, items, **options):
             if model is PersonHistory:
                 raise IntegrityError("the disk is full")
-            insert(model, items)
+            insert(model, items, **options)
 
         return failing
 
