@@ -56,3 +56,4 @@ clean:
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/desmigratif_bench
 bench: $(STAMP)
 	$(PY) -m bench.import_bench $(BENCH_ARGS)
+	$(PY) -m bench.register_bench
