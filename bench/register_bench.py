@@ -32,6 +32,7 @@ def _admin():
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--keep-db", action="store_true", help="Keep the database to explore.")
     args = parser.parse_args()
     with _admin() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
@@ -48,8 +49,9 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        with _admin() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+        if not args.keep_db:
+            with _admin() as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
 
 
 def _run(people: int) -> None:
@@ -84,14 +86,16 @@ def _run(people: int) -> None:
                 verification, verification_note, nik_warnings, created_at, updated_at)
             SELECT md5(i::text)::uuid,
                    CASE WHEN i %% 33 = 0 THEN NULL ELSE '35' || lpad(i::text, 14, '0') END,
-                   '', names.name || ' ' || i, lower(names.name) || ' ' || i,
+                   '', names.name || ' ' || substr(md5(i::text), 1, 6),
+                   lower(names.name) || ' ' || substr(md5(i::text), 1, 6),
                    CASE WHEN i %% 3 = 0 THEN 'L' ELSE 'P' END, 'Malang',
                    date '1960-01-01' + (i %% 16000), v.code, '', '', '', '', '', '', '', '',
                    (ARRAY['keluarga','cpmi','pmi','purna'])[1 + i %% 4],
                    (ARRAY['HK','TW','MY','SA','SG','JP','KR'])[1 + i %% 7],
                    (ARRAY['procedural','non_procedural','unknown'])[1 + i %% 3],
                    (ARRAY['draft','submitted','verified','verified'])[1 + i %% 4],
-                   '', '[]', now(), now()
+                   '', '[]', now() - (i %% 500000) * interval '1 minute',
+                   now() - (i %% 500000) * interval '1 minute'
             FROM generate_series(1, %s) AS i
             JOIN v ON v.n = 1 + (i %% %s)
             CROSS JOIN LATERAL (SELECT (ARRAY['Siti Aminah','Sri Wahyuni','Dewi Lestari',
@@ -139,6 +143,9 @@ def _run(people: int) -> None:
         ms, count = timed(user, {**query})
         shown = ", ".join(f"{k}={v}" for k, v in query.items())
         print(f"{username:<22} {shown:<48} {ms:8.1f} {count:5d}")
+        if os.environ.get("BENCH_EXPLAIN"):
+            form = RegisterFilterForm(query, villages=[])
+            print(form.filter(Person.objects.for_user(user).alive())[:51].explain())
 
 
 if __name__ == "__main__":

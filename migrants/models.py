@@ -236,8 +236,19 @@ class Person(models.Model):
         verbose_name = _("person")
         verbose_name_plural = _("people")
         indexes = [
-            models.Index(fields=["village", "status"], name="person_village_status"),
-            models.Index(fields=["village", "verification"], name="person_village_verif"),
+            # Pattern operators, so "a regency's people with this status" is one range scan
+            # on the region-code prefix (the default operators only serve equality there).
+            models.Index(
+                fields=["village", "status"],
+                name="person_village_status",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["village", "verification"],
+                name="person_village_verif",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(fields=["updated_at"], name="person_updated"),
             models.Index(fields=["village", "name_key"], name="person_village_name"),
             models.Index(fields=["name_key", "birth_date"], name="person_name_birth"),
         ]
