@@ -48,3 +48,15 @@ def field_label(name: str) -> str:
         except FieldDoesNotExist:
             continue
     return name
+
+
+@register.filter
+def country(code: str) -> str:
+    """A destination's name in the page's language (codes are for machines)."""
+    from django.utils.translation import get_language
+
+    from migrants.countries import country_name
+
+    if not code:
+        return ""
+    return country_name(code, "en" if (get_language() or "id").startswith("en") else "id")
