@@ -24,7 +24,6 @@ from accounts.scope import scope_prefix
 from migrants import services
 from migrants.columns import (
     BY_KEY,
-    COLUMNS,
     HEADER_INDEX,
     VALUE_INDEX,
     header_key,
@@ -701,13 +700,6 @@ def _plan_update(row: RowPlan, episodes: list[Episode]) -> None:
 # --- Writing ---------------------------------------------------------------------------------
 
 
-def _history_values(data: dict) -> dict:
-    return {key: services._shown(key, value) for key, value in data.items()}
-
-
-_DATE_TYPES = (datetime.date,)
-
-
 def _created_changes(person: dict, episode: dict | None) -> dict:
     """The history of a created row: every filled field as ["", value], identifiers masked
     (the same as services._diff({}, ...) gives, written out for speed)."""
@@ -1091,12 +1083,7 @@ def undo_import(*, batch: ImportBatch, actor: User) -> int:
     return count
 
 
-def masked_name(row: RowPlan) -> str:
-    nik = row.person.get("nik")
-    return f"{row.person.get('full_name', '')} {mask(nik) if nik else ''}".strip()
-
-
-__all__ = ["COLUMNS", "Outcome", "Plan", "execute_plan", "plan_import", "undo_import"]
+__all__ = ["Outcome", "Plan", "execute_plan", "plan_import", "undo_import"]
 
 
 # --- The import as a job: upload, validate, confirm, commit ---------------------------------

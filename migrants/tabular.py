@@ -9,7 +9,6 @@ by python-calamine (about 80,000 rows/s against openpyxl's 6,000).
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from defusedxml import ElementTree
@@ -179,8 +178,3 @@ def _table(kind: str, rows: list[list]) -> Table:
         if any(cell not in ("", None) and str(cell).strip() for cell in row):
             body.append((offset, list(row)))
     return Table(kind=kind, header=header, rows=body)
-
-
-def iter_chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
