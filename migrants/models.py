@@ -145,14 +145,18 @@ class Person(models.Model):
         unique=True,
         help_text=_("16-digit national ID number; leave empty if the person has none yet."),
     )
-    no_kk = models.CharField(_("No. KK"), max_length=16, blank=True, db_index=True)
+    no_kk = models.CharField(_("No. KK"), max_length=16, blank=True)
     full_name = models.CharField(_("full name"), max_length=150)
     name_key = models.CharField(max_length=150, editable=False)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     birth_place = models.CharField(_("place of birth"), max_length=100, blank=True)
     birth_date = models.DateField(_("date of birth"))
+    # No index of its own: the composite indexes below start with the village code (with
+    # pattern operators, so they serve both one village and a regency's prefix), and every
+    # index costs the bulk import its share of the write time.
     village = models.ForeignKey(
-        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="persons"
+        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="persons",
+        db_index=False,
     )
     dusun = models.CharField(_("dusun"), max_length=100, blank=True)
     rt = models.CharField(_("RT"), max_length=3, blank=True)
@@ -217,6 +221,7 @@ class Person(models.Model):
         blank=True,
         related_name="merged_from",
         editable=False,
+        db_index=False,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -250,6 +255,7 @@ class Person(models.Model):
             ),
             models.Index(fields=["updated_at"], name="person_updated"),
             models.Index(fields=["village", "name_key"], name="person_village_name"),
+            models.Index(fields=["no_kk"], name="person_no_kk"),  # households: equality only
             models.Index(fields=["name_key", "birth_date"], name="person_name_birth"),
         ]
         constraints = [
@@ -422,8 +428,14 @@ class PersonHistory(models.Model):
         IMPORTED = "imported", _("imported")
 
     id = models.BigAutoField(primary_key=True)
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="history")
-    village = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    # Looked up by person through the (person, -at) index below; the village is a snapshot
+    # read with its row, never searched: neither needs an index of its own.
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="history", db_index=False
+    )
+    village = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     at = models.DateTimeField(_("when"), default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
