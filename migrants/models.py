@@ -155,7 +155,10 @@ class Person(models.Model):
     # pattern operators, so they serve both one village and a regency's prefix), and every
     # index costs the bulk import its share of the write time.
     village = models.ForeignKey(
-        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="persons",
+        Region,
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="persons",
         db_index=False,
     )
     dusun = models.CharField(_("dusun"), max_length=100, blank=True)
@@ -433,9 +436,7 @@ class PersonHistory(models.Model):
     person = models.ForeignKey(
         Person, on_delete=models.PROTECT, related_name="history", db_index=False
     )
-    village = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    village = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
     at = models.DateTimeField(_("when"), default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
