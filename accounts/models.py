@@ -30,17 +30,16 @@ NATIONAL_ROLES = [role for role, level in ROLE_SCOPE_LEVEL.items() if level is N
 
 class UserQuerySet(models.QuerySet):
     def for_user(self, user) -> "UserQuerySet":
-        """Accounts a user may see: those whose scope lies inside the viewer's own."""
-        from accounts.scope import scope_prefix
+        """Accounts a user may see: those whose scope lies inside the viewer's own (a village's
+        people see only themselves)."""
+        from accounts.scope import region_scope_filter
 
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
+        condition = region_scope_filter(user, "scope")
+        if condition is None:
             return self.none()
-        prefix = scope_prefix(user)
-        if prefix is None:
-            return self
         if user.role in (Role.VILLAGE_OFFICER, Role.VILLAGE_HEAD):
             return self.filter(pk=user.pk)
-        return self.filter(Q(scope_id=prefix) | Q(scope__code__startswith=prefix + "."))
+        return self.filter(condition)
 
 
 class ScopedUserManager(UserManager.from_queryset(UserQuerySet)):

@@ -32,3 +32,17 @@ def scope_filter(user, village_path: str) -> Q | None:
     if len(prefix) == 13:  # a village: PP.KK.CC.DDDD
         return Q(**{village_path: prefix})
     return Q(**{f"{village_path}__code__startswith": prefix + "."})
+
+
+def region_scope_filter(user, region_path: str) -> Q | None:
+    """A Q for rows that carry a region of any level (an account's scope, an import's area):
+    that region must be the user's scope or lie under it. None when the user may see nothing;
+    rows without a region (national ones) only for national users."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if not user.role and not user.is_superuser:
+        return None
+    prefix = scope_prefix(user)
+    if prefix is None:
+        return Q()
+    return Q(**{region_path: prefix}) | Q(**{f"{region_path}__code__startswith": prefix + "."})

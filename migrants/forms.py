@@ -10,7 +10,7 @@ from migrants.models import (
     Status,
     Verification,
 )
-from migrants.services import EPISODE_FIELDS
+from migrants.services import EPISODE_FIELDS, PERSON_FIELDS
 from villages.models import Designation, Region
 
 
@@ -54,23 +54,7 @@ class PersonForm(forms.ModelForm):
 
     class Meta:
         model = Person
-        fields = [
-            "village",
-            "nik",
-            "no_kk",
-            "full_name",
-            "sex",
-            "birth_place",
-            "birth_date",
-            "dusun",
-            "rt",
-            "rw",
-            "address",
-            "phone",
-            "education",
-            "marital_status",
-            "relationship",
-        ]
+        fields = ["village", *PERSON_FIELDS]  # the service's list: one place to add a field
         widgets = {
             "birth_date": DateInput(),
             "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),

@@ -523,16 +523,10 @@ class ImportBatchQuerySet(models.QuerySet):
     def for_user(self, user) -> "ImportBatchQuerySet":
         """Imports made inside the user's scope (an officer's own village, a coordinator's
         regency); national imports only for national users."""
-        from accounts.scope import scope_prefix
+        from accounts.scope import region_scope_filter
 
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        if not user.role and not user.is_superuser:
-            return self.none()
-        prefix = scope_prefix(user)
-        if prefix is None:
-            return self
-        return self.filter(Q(scope_id=prefix) | Q(scope__code__startswith=prefix + "."))
+        condition = region_scope_filter(user, "scope")
+        return self.none() if condition is None else self.filter(condition)
 
 
 class ImportBatch(models.Model):
