@@ -957,9 +957,9 @@ _PG_TYPES = {
 
 
 def _copy_rows(model, rows: Iterable[dict]) -> None:
-    """COPY FROM STDIN: about 50,000 rows/s here against bulk_create's 15,000."""
-    import json
-
+    """COPY FROM STDIN in PostgreSQL's binary format: about 50,000 rows/s here against
+    bulk_create's 15,000. Values are Python objects; psycopg adapts each to the column's type
+    (JSON columns get the Python value, which psycopg encodes once)."""
     fields = [
         f
         for f in model._meta.concrete_fields
@@ -975,28 +975,21 @@ def _copy_rows(model, rows: Iterable[dict]) -> None:
             defaults[f.attname] = None
         else:
             defaults[f.attname] = ""
-    layout = [
-        (f.attname, defaults[f.attname], f.get_internal_type() == "JSONField") for f in fields
-    ]
+    layout = [(f.attname, defaults[f.attname]) for f in fields]
     types = []
     for f in fields:
         db_type = f.db_type(connection).split("(")[0].strip()
         types.append(_PG_TYPES.get(db_type, db_type))
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(model._meta.db_table)
-    dumps = json.dumps
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-        with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        with raw.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(types)
             write = copy.write_row
             for row in rows:
-                write(
-                    [
-                        dumps(row.get(name, default)) if is_json else row.get(name, default)
-                        for name, default, is_json in layout
-                    ]
-                )
+                get = row.get
+                write([get(name, default) for name, default in layout])
 
 
 # --- Undo --------------------------------------------------------------------------------

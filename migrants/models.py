@@ -431,12 +431,17 @@ class PersonHistory(models.Model):
         IMPORTED = "imported", _("imported")
 
     id = models.BigAutoField(primary_key=True)
-    # Looked up by person through the (person, -at) index below; the village is a snapshot
-    # read with its row, never searched: neither needs an index of its own.
+    # Looked up by person through the (person, -at) index below; the village and the actor
+    # are snapshots read with their row, never searched: no index of their own. Nor database
+    # constraints: an audit entry records a fact of its time, regions are retired and users
+    # deactivated but neither is ever deleted (PROTECT still guards the ORM), and checking
+    # them would cost the bulk import 100,000 look-ups per 50,000 rows.
     person = models.ForeignKey(
         Person, on_delete=models.PROTECT, related_name="history", db_index=False
     )
-    village = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
+    village = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     at = models.DateTimeField(_("when"), default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -444,6 +449,8 @@ class PersonHistory(models.Model):
         on_delete=models.PROTECT,
         null=True,
         related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
     changes = models.JSONField(_("changes"), default=dict, blank=True)
