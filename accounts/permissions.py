@@ -22,9 +22,21 @@ class Action(StrEnum):
     IMPORT_REGISTER = "import_register"
     UNDO_IMPORT = "undo_import"
     EXPORT_REGISTER = "export_register"
+    VIEW_PILLARS = "view_pillars"
+    EDIT_PILLARS = "edit_pillars"
+    VIEW_CASES = "view_cases"
+    EDIT_CASES = "edit_cases"
+    SUBMIT_REPORT = "submit_report"
+    VERIFY_REPORT = "verify_report"
+    MANAGE_PROGRAMME = "manage_programme"
 
 
-_READERS = {Action.VIEW_VILLAGES, Action.VIEW_REGISTER, Action.EXPORT_REGISTER}
+_READERS = {
+    Action.VIEW_VILLAGES,
+    Action.VIEW_REGISTER,
+    Action.EXPORT_REGISTER,
+    Action.VIEW_PILLARS,
+}
 # Those who work with the village's own people see children and full NIKs (on request, logged).
 _VILLAGE_WORK = {Action.VIEW_CHILDREN, Action.REVEAL_NIK}
 _REGENCY_WORK = _VILLAGE_WORK | {
@@ -35,10 +47,26 @@ _REGENCY_WORK = _VILLAGE_WORK | {
     Action.TRANSFER_IN_REGENCY,
     Action.IMPORT_REGISTER,
     Action.UNDO_IMPORT,
+    Action.EDIT_PILLARS,
+    # Cases and complaints (trafficking, deaths) are for those who handle them: the village
+    # officer, the regency coordinator and the ministry; not the village head, the province
+    # or evaluators, who read their counts only.
+    Action.VIEW_CASES,
+    Action.EDIT_CASES,
+    Action.VERIFY_REPORT,
 }
 
 POLICY: dict[str, set[Action]] = {
-    Role.VILLAGE_OFFICER: _READERS | _VILLAGE_WORK | {Action.EDIT_REGISTER, Action.IMPORT_REGISTER},
+    Role.VILLAGE_OFFICER: _READERS
+    | _VILLAGE_WORK
+    | {
+        Action.EDIT_REGISTER,
+        Action.IMPORT_REGISTER,
+        Action.EDIT_PILLARS,
+        Action.VIEW_CASES,
+        Action.EDIT_CASES,
+        Action.SUBMIT_REPORT,
+    },
     Role.VILLAGE_HEAD: _READERS | _VILLAGE_WORK,
     Role.COORDINATOR: _READERS | _REGENCY_WORK | {Action.MANAGE_USERS, Action.USE_ADMIN},
     Role.PROVINCE_VIEWER: _READERS,
@@ -50,6 +78,7 @@ POLICY: dict[str, set[Action]] = {
         Action.MANAGE_DESIGNATIONS,
         Action.USE_ADMIN,
         Action.TRANSFER_ANYWHERE,
+        Action.MANAGE_PROGRAMME,
     },
 }
 

@@ -206,6 +206,8 @@ EXPORT_XLSX_MAX_ROWS = env_int("EXPORT_XLSX_MAX_ROWS", 20_000)
 
 # --- Scope and paging -----------------------------------------------------------------------
 PAGE_SIZE = env_int("PAGE_SIZE", 50)
+# A pillar is active in a village when it has any activity within this many days.
+PILLAR_ACTIVE_DAYS = env_int("PILLAR_ACTIVE_DAYS", 90)
 HEALTH_WORKER_TIMEOUT = float(env_int("HEALTH_WORKER_TIMEOUT_MS", 1000)) / 1000
 
 LOGGING = {

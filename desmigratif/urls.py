@@ -18,6 +18,7 @@ urlpatterns = [
     path("desa/", include("villages.urls")),
     path("pengguna/", include("accounts.urls")),
     path("register/", include("migrants.urls")),
+    path("pilar/", include("pillars.urls")),
 ]
 
 handler403 = "desmigratif.views.permission_denied"

@@ -1,0 +1,7 @@
+from django.urls import include, path
+
+from pillars.views import service
+
+urlpatterns = [
+    path("sosialisasi/", include(service.outreach.urls())),
+]
