@@ -83,7 +83,7 @@ class RecordForm(forms.ModelForm):
                 choices = designated_villages(user)
                 self.fields = {
                     "village_code": forms.ChoiceField(
-                        label=gettext_lazy("Village"), choices=[("", "—")] + choices
+                        label=gettext_lazy("Village"), choices=[("", "—"), *choices]
                     ),
                     **self.fields,
                 }
