@@ -7,4 +7,5 @@ urlpatterns = [
     path("usaha/", include("pillars.urls_enterprise")),
     path("keluarga/", include("pillars.urls_parenting")),
     path("koperasi/", include("pillars.urls_cooperative")),
+    path("impor/", include("pillars.urls_imports")),
 ]
