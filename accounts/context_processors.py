@@ -19,6 +19,9 @@ def navigation(request) -> dict:
         items.append((_("Register"), reverse("migrants:register")))
     if can(user, Action.IMPORT_REGISTER):
         items.append((_("Imports"), reverse("migrants:import-list")))
+    if can(user, Action.VIEW_PILLARS):
+        items.append((_("Pillars"), reverse("pillars:overview")))
+        items.append((_("Monthly reports"), reverse("pillars:report-list")))
     if can(user, Action.VERIFY_REGISTER):
         items.append((_("Verification"), reverse("migrants:verification")))
     if can(user, Action.MERGE_DUPLICATES):

@@ -7,6 +7,7 @@ so "is this pillar active in this village" is one look at the rows' dates.
 """
 
 import datetime
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -827,3 +828,108 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.model} {self.get_action_display()}"
+
+
+# --- Imports of the list-like registers ---------------------------------------------------------
+
+
+class PillarImportQuerySet(models.QuerySet):
+    def for_user(self, user):
+        from accounts.scope import scope_filter
+
+        condition = scope_filter(user, "village")
+        return self.none() if condition is None else self.filter(condition)
+
+
+class PillarImport(models.Model):
+    """One uploaded spreadsheet of enterprises, cooperative members or parenting attendance for
+    one village: checked, previewed, then committed in one transaction (or not at all)."""
+
+    class Target(models.TextChoices):
+        ENTERPRISES = "enterprises", _("enterprises")
+        MEMBERS = "members", _("cooperative members")
+        ATTENDANCE = "attendance", _("parenting sessions (attendance)")
+
+    class State(models.TextChoices):
+        UPLOADED = "uploaded", _("waiting to be checked")
+        VALIDATING = "validating", _("being checked")
+        CHECKED = "checked", _("checked, waiting for confirmation")
+        REJECTED = "rejected", _("cannot be imported")
+        COMMITTING = "committing", _("being imported")
+        COMMITTED = "committed", _("imported")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    target = models.CharField(_("register"), max_length=12, choices=Target.choices)
+    village = models.ForeignKey(
+        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    committed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    file = models.FileField(_("file"), upload_to="imports/pillars/%Y/%m/")
+    filename = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveIntegerField(_("size"))
+    kind = models.CharField(max_length=10, blank=True)  # xlsx or csv, as read
+    state = models.CharField(
+        _("state"), max_length=12, choices=State.choices, default=State.UPLOADED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    # [{"row": n, "column": "...", "level": "error" | "warning", "message": "..."}]; row 1 is
+    # the header (problems of the file as a whole).
+    problems = models.JSONField(_("problems"), default=list, blank=True)
+    # Per row: [row number, outcome, what the row is about] for the preview.
+    outcomes = models.JSONField(default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    committed_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+
+    objects = PillarImportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("pillar import")
+        verbose_name_plural = _("pillar imports")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["village", "-created_at"], name="pillar_import_village")]
+        constraints = [
+            models.CheckConstraint(
+                name="pillar_import_state_valid",
+                condition=Q(
+                    state__in=[
+                        "uploaded",
+                        "validating",
+                        "checked",
+                        "rejected",
+                        "committing",
+                        "committed",
+                        "failed",
+                        "cancelled",
+                    ]
+                ),
+            ),
+            models.CheckConstraint(
+                name="pillar_import_target_valid",
+                condition=Q(target__in=["enterprises", "members", "attendance"]),
+            ),
+            models.CheckConstraint(
+                name="pillar_import_progress_range", condition=Q(progress__lte=100)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in (self.State.UPLOADED, self.State.VALIDATING, self.State.COMMITTING)

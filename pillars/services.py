@@ -187,6 +187,10 @@ def record_update(*, actor: User, instance: VillageRecord) -> dict:
         raise ValidationError(_("This record has been deleted."))
     if before.village_id != instance.village_id:
         raise ValidationError(_("A record stays in its village."))
+    if before.pillar_id != instance.pillar_id and instance.pillar_id not in {
+        p.pk for p in pillars_of(instance.village_id)
+    }:
+        raise ValidationError({"pillar": _("This pillar is not one of the village's.")})
     _check_people(instance)
     instance.full_clean()
     old, new = _fields(before), _fields(instance)
@@ -236,25 +240,29 @@ class PillarState:
 
 
 def last_activity(villages: Iterable[str]) -> dict[tuple[str, int], datetime.date]:
-    """(village, pillar id) -> the date of the latest activity: one grouped query per source,
-    whatever the number of villages or rows."""
+    """(village, pillar id) -> the date of the latest activity: one query (a UNION of one
+    grouped query per source), whatever the number of villages or rows."""
     codes = list(villages)
     latest: dict[tuple[str, int], datetime.date] = {}
     if not codes:
         return latest
     today = timezone.localdate()
-    for model, date_field in ACTIVITY_SOURCES:
-        rows = (
-            model.objects.alive()
-            .filter(village_id__in=codes, **{f"{date_field}__lte": today})
-            .values("village_id", "pillar_id")
-            .annotate(last=Max(date_field))
-            .order_by()
-        )
-        for row in rows:
-            key = (row["village_id"], row["pillar_id"])
-            if row["last"] and (key not in latest or row["last"] > latest[key]):
-                latest[key] = row["last"]
+    parts = [
+        model.objects.alive()
+        .filter(village_id__in=codes, **{f"{date_field}__lte": today})
+        .values("village_id", "pillar_id")
+        .annotate(last=Max(date_field))
+        .order_by()
+        for model, date_field in ACTIVITY_SOURCES
+    ]
+    for village_id, pillar_id, last in (
+        parts[0].union(*parts[1:], all=True).values_list("village_id", "pillar_id", "last")
+    ):
+        if isinstance(last, str):  # SQLite hands back a UNION's dates as text
+            last = datetime.date.fromisoformat(last)
+        key = (village_id, pillar_id)
+        if last and (key not in latest or last > latest[key]):
+            latest[key] = last
     return latest
 
 

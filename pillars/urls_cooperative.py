@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
-urlpatterns: list = []
+from pillars.views import cooperative
+
+urlpatterns = [
+    path("lembaga/", include(cooperative.cooperative.urls())),
+    path("anggota/", include(cooperative.member.urls())),
+    path("keuangan/", include(cooperative.figures.urls())),
+]

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
-urlpatterns: list = []
+from pillars.views import parenting
+
+urlpatterns = [
+    path("kelompok/", include(parenting.group.urls())),
+    path("pertemuan/", include(parenting.session.urls())),
+    path("anak/", include(parenting.child.urls())),
+]

@@ -34,6 +34,11 @@ def designation_detail(request: HttpRequest, code: str) -> HttpResponse:
     designation = get_designation_for_user_or_404(request.user, code)
     officers = designation.officers.filter(is_active=True).order_by("first_name", "username")
     register_counts = _register_counts(request.user, designation.village_id)
+    pillar_states = []
+    if can(request.user, Action.VIEW_PILLARS):
+        from pillars.services import pillar_matrix
+
+        pillar_states = pillar_matrix([designation])[designation.village_id]
     return render(
         request,
         "villages/designation_detail.html",
@@ -43,6 +48,8 @@ def designation_detail(request: HttpRequest, code: str) -> HttpResponse:
             "can_manage": can(request.user, Action.MANAGE_DESIGNATIONS),
             "register_counts": register_counts,
             "can_view_register": can(request.user, Action.VIEW_REGISTER),
+            "pillar_states": pillar_states,
+            "active_days": settings.PILLAR_ACTIVE_DAYS,
         },
     )
 

@@ -7,6 +7,8 @@ Registers with more to them (a case's steps, a training's participants) add thei
 next to these and reuse the helpers below.
 """
 
+import datetime
+import decimal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +21,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -247,6 +250,12 @@ class Register:
                 value = getattr(record, name)
                 if value in (None, ""):
                     value = "—"
+                elif isinstance(value, bool):
+                    value = _("yes") if value else _("no")
+                elif isinstance(value, datetime.date):
+                    value = date_format(value, "j F Y")
+                elif isinstance(value, int | decimal.Decimal):
+                    value = number_format(value, force_grouping=True)
             shown.append((model_field.verbose_name, value))
         return shown
 
@@ -259,6 +268,17 @@ class Register:
             village = request.GET.get("village") or None
             if village and not services.village_in_scope(request.user, village):
                 raise Http404
+            if village is None and own_village(request.user) is None and request.method == "GET":
+                # Regency and national users pick the village first, so the form's lists of
+                # people and officers are that village's.
+                villages = designated_villages(request.user)
+                if len(villages) == 1:
+                    return redirect(f"{request.path}?village={villages[0][0]}")
+                return render(
+                    request,
+                    "pillars/choose_village.html",
+                    {"register": self, "villages": villages},
+                )
             form = self.form(request.POST or None, user=request.user, village=village)
             if request.method == "POST" and form.is_valid():
                 record = form.save(commit=False)

@@ -145,7 +145,32 @@ def test_list_query_count_does_not_grow_with_villages(evaluator, django_assert_m
 
 def test_detail_query_count_is_pinned(officer_arjowilangun, django_assert_num_queries):
     officer_arjowilangun.get(ARJOWILANGUN)  # warm the session
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(7):
         # session, user (with scope), designation with its region path, officers,
-        # register counts (one aggregate)
+        # register counts (one aggregate), the variant's pillars, their last activities
+        # (one UNION)
         officer_arjowilangun.get(ARJOWILANGUN)
+
+
+def test_the_village_page_shows_each_pillar_active_or_not_with_its_last_activity(
+    world, officer_arjowilangun
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from pillars import services
+    from pillars.models import Outreach
+
+    page = officer_arjowilangun.get(ARJOWILANGUN).content.decode()
+    assert page.count('class="badge inactive"') == 4
+    held = timezone.localdate() - datetime.timedelta(days=5)
+    services.record_create(
+        actor=world["officer_arjowilangun"],
+        instance=Outreach(village_id="35.07.11.2008", date=held, topic="Migrasi aman"),
+        kind="service_centre",
+    )
+    page = officer_arjowilangun.get(ARJOWILANGUN).content.decode()
+    assert page.count('class="badge inactive"') == 3
+    assert page.count('class="badge active"') >= 1
+    assert f"{held.day} " in page

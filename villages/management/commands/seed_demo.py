@@ -3,6 +3,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 
 from migrants.demo import register_summary, seed_register
+from pillars.demo import pillars_summary, seed_pillars
 from villages.demo import RegionsMissing, seed_demo
 
 
@@ -22,3 +23,4 @@ class Command(BaseCommand):
             scope = user.scope.label if user.scope else "Nasional"
             self.stdout.write(f"  {user.username:<24} {user.get_role_display():<28} {scope}")
         self.stdout.write(register_summary(seed_register()))
+        self.stdout.write(pillars_summary(seed_pillars()))
