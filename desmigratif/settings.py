@@ -4,6 +4,7 @@ With no environment at all (besides DEBUG=true, which the Makefile sets), the pr
 a SQLite file with Celery tasks executed inline. Every variable is listed in `.env.example`.
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -38,10 +39,17 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "import_export",
+    "rest_framework",
+    "knox",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
     "accounts",
     "villages",
     "migrants",
     "pillars",
+    "dashboards",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -195,6 +203,9 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A task whose worker died (SIGKILL, OOM) goes back to the queue; the job table bounds the tries.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Imports (limits are settings: a regency may need bigger files) -------------------------
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 50_000)
@@ -217,4 +228,47 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+
+# --- Dashboards and reports (issue 6) ----------------------------------------------------------
+
+# The dashboards read summary tables that a Celery task rebuilds this often (minutes).
+SUMMARY_REFRESH_MINUTES = env_int("SUMMARY_REFRESH_MINUTES", 15)
+# A village without a report or any pillar activity for this many days is listed as silent.
+SILENT_VILLAGE_DAYS = env_int("SILENT_VILLAGE_DAYS", 60)
+# Report files are removed this many days after they were built.
+REPORT_KEEP_DAYS = env_int("REPORT_KEEP_DAYS", 30)
+# A report job may run this long before the reaper re-queues it; it fails after this many tries.
+REPORT_TIME_LIMIT = env_int("REPORT_TIME_LIMIT", 20 * 60)
+REPORT_MAX_ATTEMPTS = env_int("REPORT_MAX_ATTEMPTS", 3)
+
+# --- The API ------------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env_str("API_RATE", "600/hour")},
+}
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(days=env_int("API_TOKEN_DAYS", 90)),
+    "AUTO_REFRESH": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SI-Desmigratif API",
+    "DESCRIPTION": "Read-only access to the Desmigratif indicators, villages and report jobs, "
+    "scoped to the token owner's area.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from villages.models import Region
 
@@ -638,7 +639,7 @@ class Case(VillageRecord):
 
     class Channel(models.TextChoices):
         WALK_IN = "walk_in", _("came to the office")
-        PHONE = "phone", _("phone")
+        PHONE = "phone", pgettext_lazy("complaint channel", "phone")
         MESSAGE = "message", _("WhatsApp / message")
         LETTER = "letter", _("letter")
         SOCIAL_MEDIA = "social_media", _("social media")
