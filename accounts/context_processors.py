@@ -15,6 +15,8 @@ def navigation(request) -> dict:
         items.append((_("My village"), reverse("villages:detail", args=[user.scope_id])))
     elif can(user, Action.VIEW_VILLAGES):
         items.append((_("Desmigratif villages"), reverse("villages:list")))
+    if can(user, Action.VIEW_PILLARS):
+        items.append((_("Dashboard"), reverse("dashboards:national")))
     if can(user, Action.VIEW_REGISTER):
         items.append((_("Register"), reverse("migrants:register")))
     if can(user, Action.IMPORT_REGISTER):
@@ -22,6 +24,7 @@ def navigation(request) -> dict:
     if can(user, Action.VIEW_PILLARS):
         items.append((_("Pillars"), reverse("pillars:overview")))
         items.append((_("Monthly reports"), reverse("pillars:report-list")))
+        items.append((_("Report files"), reverse("reports:list")))
     if can(user, Action.VERIFY_REGISTER):
         items.append((_("Verification"), reverse("migrants:verification")))
     if can(user, Action.MERGE_DUPLICATES):

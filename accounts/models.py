@@ -114,6 +114,8 @@ class AccountEvent(models.Model):
         DEACTIVATED = "deactivated", _("account deactivated")
         REACTIVATED = "reactivated", _("account reactivated")
         INVITE_SENT = "invite_sent", _("password link sent")
+        TOKEN_CREATED = "token_created", _("API token created")
+        TOKEN_REVOKED = "token_revoked", _("API token revoked")
 
     at = models.DateTimeField(_("when"), auto_now_add=True)
     actor = models.ForeignKey(

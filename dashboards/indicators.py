@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db.models import Max, Sum
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.permissions import Action, can
 from accounts.scope import scope_prefix
@@ -143,7 +143,7 @@ def region_in_scope(user, code: str | None) -> bool:
         return False
     prefix = scope_prefix(user)
     if prefix is None:
-        return True
+        return bool(user.is_national)
     if code is None:
         return False
     return code == prefix or code.startswith(prefix + ".")
@@ -165,7 +165,8 @@ def _labels(metric: str):
         "cases.status": choices(Case.Resolution),
     }.get(metric)
     if metric == "people.country":
-        return lambda key: country_name(key)
+        language = "en" if (get_language() or "id").startswith("en") else "id"
+        return lambda key: country_name(key, language)
     if table is None:
         return lambda key: key or _("not given")
     return lambda key: str(table.get(key, key or _("not given")))

@@ -9,7 +9,7 @@ replaced in one transaction: readers see the old figures until the new ones are 
 import datetime
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
@@ -62,7 +62,17 @@ def _add(counts: Counts, rows: Iterable, metric: str, *, key=None, month: bool =
 
 
 def village_counts(*, today: datetime.date | None = None) -> Counts:
-    """Every figure of the dashboards, per village."""
+    """Every figure of the dashboards, per village, in one dictionary."""
+    merged: Counts = defaultdict(int)
+    for group in village_count_groups(today=today):
+        for key, value in group.items():
+            merged[key] += value
+    return merged
+
+
+def village_count_groups(*, today: datetime.date | None = None) -> Iterator[Counts]:
+    """Every figure of the dashboards, per village, a group of metrics at a time (so a
+    million-person register never holds all its figures in memory at once)."""
     today = today or timezone.localdate()
     since = (today.replace(day=1) - datetime.timedelta(days=31 * (MONTHS_KEPT - 1))).replace(day=1)
     counts: Counts = defaultdict(int)
@@ -90,6 +100,9 @@ def village_counts(*, today: datetime.date | None = None) -> Counts:
             if row[name]:
                 counts[(row["v"], None, f"quality.{name}", "")] += row[name]
 
+    yield counts
+    counts = defaultdict(int)
+
     # The latest migration of each person (job, scheme, sector): one ordered stream.
     latest = (
         Episode.objects.filter(person__deleted_at__isnull=True)
@@ -102,11 +115,15 @@ def village_counts(*, today: datetime.date | None = None) -> Counts:
             continue
         previous = person_id
         if job:
-            counts[(village, None, "people.job", job.strip()[:120])] += 1
+            # "domestic WORKER" and "Domestic worker" are one job title.
+            counts[(village, None, "people.job", " ".join(job.split()).title()[:120])] += 1
         if scheme:
             counts[(village, None, "people.scheme", scheme)] += 1
         if sector:
             counts[(village, None, "people.sector", sector)] += 1
+
+    yield counts
+    counts = defaultdict(int)
 
     # Departures and returns by month.
     episodes = Episode.objects.filter(person__deleted_at__isnull=True)
@@ -126,6 +143,9 @@ def village_counts(*, today: datetime.date | None = None) -> Counts:
         .annotate(n=Count("pk"))
     )
     _add(counts, rows.order_by(), "returns", month=True)
+
+    yield counts
+    counts = defaultdict(int)
 
     # Pillar activity by month.
     def monthly(model, date_field: str, metric: str, *, key=None, n=None, extra=None):
@@ -148,6 +168,9 @@ def village_counts(*, today: datetime.date | None = None) -> Counts:
     monthly(ParentingSession, "date", "sessions.children", n=Sum("children_attending"))
     monthly(PillarCase, "reported_on", "cases.type", key="case_type")
     monthly(PillarCase, "reported_on", "cases.status", key="resolution")
+    yield counts
+    counts = defaultdict(int)
+
     # Referrals by the month they were made, by programme and present stage; amounts by the
     # month they were disbursed.
     rows = (
@@ -186,7 +209,7 @@ def village_counts(*, today: datetime.date | None = None) -> Counts:
     now(Cooperative, "cooperatives.active", state=Cooperative.State.ACTIVE)
     now(ChildEnrolment, "children.enrolled", left_on__isnull=True)
     now(CooperativeMember, "cooperatives.members", left_on__isnull=True)
-    return counts
+    yield counts
 
 
 def _ancestors(village: str) -> list[tuple[str, str | None, int]]:
@@ -217,28 +240,33 @@ def refresh_summaries() -> SummaryRun:
     started = time.perf_counter()
     run = SummaryRun.objects.create(started_at=timezone.now())
     cohorts = dict(Designation.objects.values_list("village_id", "cohort_year"))
-    totals = roll_up(village_counts(), cohorts)
     latest = last_activity(cohorts)
+    facts = 0
     with transaction.atomic():
         Fact.objects.all().delete()
         PillarActivity.objects.all().delete()
-        insert_rows(
-            Fact,
-            (
-                {
-                    "region": region,
-                    "parent": parent,
-                    "level": level,
-                    "cohort_year": cohort,
-                    "month": month,
-                    "metric": metric,
-                    "key": key,
-                    "value": value,
-                }
-                for (region, parent, level, cohort, month, metric, key), value in totals.items()
-            ),
-            count=len(totals),
-        )
+        for group in village_count_groups():
+            totals = roll_up(group, cohorts)
+            del group
+            insert_rows(
+                Fact,
+                (
+                    {
+                        "region": region,
+                        "parent": parent,
+                        "level": level,
+                        "cohort_year": cohort,
+                        "month": month,
+                        "metric": metric,
+                        "key": key,
+                        "value": value,
+                    }
+                    for (region, parent, level, cohort, month, metric, key), value in totals.items()
+                ),
+                count=len(totals),
+            )
+            facts += len(totals)
+            del totals
         insert_rows(
             PillarActivity,
             (
@@ -248,7 +276,7 @@ def refresh_summaries() -> SummaryRun:
             count=len(latest),
         )
         run.finished_at = timezone.now()
-        run.facts = len(totals)
+        run.facts = facts
         run.seconds = round(time.perf_counter() - started, 2)
         run.save(update_fields=["finished_at", "facts", "seconds"])
     return run

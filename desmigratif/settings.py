@@ -206,6 +206,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A task whose worker died (SIGKILL, OOM) goes back to the queue; the job table bounds the tries.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Modules whose tasks a worker must know even before anything imports them.
+CELERY_IMPORTS = ["reports.schedules", "reports.tasks", "dashboards.tasks"]
 
 # --- Imports (limits are settings: a regency may need bigger files) -------------------------
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 50_000)
@@ -227,7 +229,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint and fontTools log every font and CSS detail at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 
@@ -242,6 +249,10 @@ REPORT_KEEP_DAYS = env_int("REPORT_KEEP_DAYS", 30)
 # A report job may run this long before the reaper re-queues it; it fails after this many tries.
 REPORT_TIME_LIMIT = env_int("REPORT_TIME_LIMIT", 20 * 60)
 REPORT_MAX_ATTEMPTS = env_int("REPORT_MAX_ATTEMPTS", 3)
+
+# The address of the site in links sent by e-mail (scheduled reports), e.g.
+# https://desmigratif.kemnaker.go.id
+SITE_URL = env_str("SITE_URL", "")
 
 # --- The API ------------------------------------------------------------------------------------
 

@@ -19,6 +19,11 @@ urlpatterns = [
     path("pengguna/", include("accounts.urls")),
     path("register/", include("migrants.urls")),
     path("pilar/", include("pillars.urls")),
+    path("dasbor/", include("dashboards.urls")),
+    path("unduhan/", include("reports.urls")),
+    path("unduhan/langganan/", include("reports.subscription_urls")),
+    path("akun/token-api/", include("dashboards.token_urls")),
+    path("api/", include("dashboards.api_urls")),
 ]
 
 handler403 = "desmigratif.views.permission_denied"

@@ -2,6 +2,7 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboards.summaries import refresh_summaries
 from migrants.demo import register_summary, seed_register
 from pillars.demo import pillars_summary, seed_pillars
 from villages.demo import RegionsMissing, seed_demo
@@ -24,3 +25,5 @@ class Command(BaseCommand):
             self.stdout.write(f"  {user.username:<24} {user.get_role_display():<28} {scope}")
         self.stdout.write(register_summary(seed_register()))
         self.stdout.write(pillars_summary(seed_pillars()))
+        run = refresh_summaries()
+        self.stdout.write(f"Dashboards: {run.facts} summary figures in {run.seconds} s")
