@@ -354,7 +354,8 @@ def build(board: Dashboard) -> Charts:
         columns.append(Column(_("Active pillars")))
         for pillar in pillars:
             columns.append(Column(f"{pillar.name}: {_('state')}", TEXT))
-            columns.append(Column(f"{pillar.name}: {_('last activity')}", DATE))
+            label = _("%(pillar)s: last activity") % {"pillar": pillar.name}
+            columns.append(Column(label, DATE))
         rows = []
         for row in board.matrix:
             states = {pillar.pk: (last, active) for pillar, last, active in row.states}

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from villages.models import Region
 
@@ -45,7 +46,7 @@ class ReportJobQuerySet(models.QuerySet):
 class ReportJob(models.Model):
     class State(models.TextChoices):
         QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
+        RUNNING = "running", pgettext_lazy("report state", "running")
         DONE = "done", _("done")
         FAILED = "failed", _("failed")
 

@@ -17,6 +17,7 @@ from django.db.models.functions import Substr, Trim, TruncMonth
 from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from migrants.models import EmployerType, Episode, PlacementScheme, Procedural, Sector, Sex
 from reports.builders.base import month_label
@@ -397,7 +398,12 @@ def layout(data: Placements, *, charts: bool = True) -> Document:
     )
 
     months = Table(
-        headers=[_("Month"), _("Departures"), _("Same month a year earlier"), _("Change")],
+        headers=[
+            _("Month"),
+            _("Departures"),
+            _("Same month a year earlier"),
+            pgettext("year on year", "Change"),
+        ],
         kinds=[TEXT, INT, INT, PERCENT],
         rows=[[m.label, m.departures, m.year_earlier, m.change] for m in data.by_month],
         total=[
