@@ -26,6 +26,7 @@ run: $(STAMP)
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py migrate --no-input
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py load_regions
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py seed_demo
+	@case "$$MFA_REQUIRED" in [Ff]alse|0|[Nn]o|[Oo]ff) echo "*** Local demo: MFA is OFF (MFA_REQUIRED=$$MFA_REQUIRED). Production requires an authenticator app for coordinators, province and ministry users. ***";; esac
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py runserver 127.0.0.1:8000
 
 ## test: the whole suite; PostgreSQL and a real worker when DATABASE_URL / CELERY_BROKER_URL are set.
@@ -33,10 +34,12 @@ test: $(STAMP)
 	$(PY) manage.py compilemessages --ignore=.venv -v 0
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## lint: ruff, migrations in step with the models, bandit (medium severity and above fail).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/bandit -c pyproject.toml -r . -ll -q
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
@@ -52,8 +55,11 @@ clean:
 
 ## bench: the register import benchmark (issue 4): ours against stock django-import-export on a
 ## scratch PostgreSQL database it creates and drops; writes the figures into docs/benchmarks.md.
-## BENCH_ARGS="--rows 20000 --no-docs" for a quick run; see bench/README.md.
+## BENCH_ARGS="--rows 20000 --no-docs" for a quick run; see bench/README.md. Then the register
+## list at a million people, and the dashboards and reports at a million people (issue 6;
+## DASH_BENCH_ARGS=--reuse measures a kept desmigratif_dash_bench database).
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/desmigratif_bench
 bench: $(STAMP)
 	$(PY) -m bench.import_bench $(BENCH_ARGS)
 	$(PY) -m bench.register_bench
+	$(PY) -m bench.dashboard_bench $(DASH_BENCH_ARGS)

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountEvent, Role, User
 from accounts.permissions import Action, can
+from accounts.reauth import require_reauthentication
 
 
 class ScopedAdminMixin:
@@ -36,6 +37,21 @@ class ScopedAdminMixin:
     def has_delete_permission(self, request, obj=None) -> bool:
         return self._can_write(request)
 
+    # Deleting, one row or a selection, asks for the password again (accounts.reauth).
+    def delete_view(self, request, object_id, extra_context=None):
+        if request.method == "POST" and self.has_delete_permission(request):
+            require_reauthentication(request)
+        return super().delete_view(request, object_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        if (
+            request.method == "POST"
+            and request.POST.get("action") == "delete_selected"
+            and self.has_delete_permission(request)
+        ):
+            require_reauthentication(request)
+        return super().changelist_view(request, extra_context)
+
 
 @admin.register(User)
 class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
@@ -54,6 +70,17 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
         return request.user.is_superuser or (
             request.user.role == Role.MINISTRY_ADMIN and can(request.user, Action.MANAGE_USERS)
         )
+
+    # Changing a role, a scope, an account's state or password asks for the password again.
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST" and self.has_change_permission(request):
+            require_reauthentication(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def user_change_password(self, request, id, form_url=""):
+        if request.method == "POST" and self.has_change_permission(request):
+            require_reauthentication(request)
+        return super().user_change_password(request, id, form_url)
 
 
 @admin.register(AccountEvent)

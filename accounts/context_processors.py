@@ -33,6 +33,10 @@ def navigation(request) -> dict:
         items.append((_("Deleted"), reverse("migrants:deleted")))
     if can(user, Action.MANAGE_USERS):
         items.append((_("Users"), reverse("accounts:list")))
+    from migrants.privacy import may_use_privacy_pages
+
+    if may_use_privacy_pages(user):
+        items.append((_("Personal data"), reverse("privacy:home")))
     if can(user, Action.USE_ADMIN) and user.is_staff:
         items.append((_("Administration"), reverse("admin:index")))
     # The longest menu address that starts the current path is the current page.

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from accounts.forms import UserInviteForm
 from accounts.models import User
 from accounts.permissions import Action, require
+from accounts.reauth import require_reauthentication
 from accounts.services import user_invite, user_set_active
 from villages.models import Designation
 
@@ -37,6 +38,8 @@ def user_create(request: HttpRequest) -> HttpResponse:
     require(request.user, Action.MANAGE_USERS)
     form = UserInviteForm(request.POST or None, actor=request.user)
     if request.method == "POST" and form.is_valid():
+        # Giving someone a role is a role change: confirm who is at the keyboard.
+        require_reauthentication(request)
         try:
             user = user_invite(
                 actor=request.user,
@@ -66,6 +69,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
 def user_toggle_active(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, Action.MANAGE_USERS)
     user = get_user_for_user_or_404(request.user, pk)
+    require_reauthentication(request)
     try:
         user_set_active(actor=request.user, user=user, active=not user.is_active)
     except ValidationError as exc:

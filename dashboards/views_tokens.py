@@ -23,6 +23,7 @@ from knox.models import AuthToken
 from knox.settings import knox_settings
 
 from accounts.models import AccountEvent, User
+from accounts.reauth import require_reauthentication
 
 # AccountEvent kinds of the API tokens (values of AccountEvent.Kind).
 TOKEN_CREATED = "token_created"  # noqa: S105 (an event name, not a secret)
@@ -142,6 +143,8 @@ def token_list(request: HttpRequest) -> HttpResponse:
     _require_role(request.user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # A token reads the API (register reports included) for months without asking again.
+        require_reauthentication(request)
         try:
             token, secret = token_create(user=request.user, name=form.cleaned_data["name"])
         except ValidationError as exc:

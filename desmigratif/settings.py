@@ -38,12 +38,14 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",
     "import_export",
     "rest_framework",
     "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "csp",
     "accounts",
     "villages",
     "migrants",
@@ -54,6 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "desmigratif.headers.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "desmigratif.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,6 +66,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "desmigratif.middleware.SessionLimitMiddleware",
+    "desmigratif.middleware.MfaRequiredMiddleware",
+    "desmigratif.rls.RowLevelSecurityMiddleware",
 ]
 
 ROOT_URLCONF = "desmigratif.urls"
@@ -118,7 +125,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
+        "OPTIONS": {"min_length": 12},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -136,8 +143,41 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[SI-Desmigratif] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "SI-Desmigratif"
-# Enforced from issue 7 on; the variable already exists so deployments can set it once.
+# Coordinators, province, ministry users and superusers must set up an authenticator app before
+# anything else (desmigratif.middleware.MfaRequiredMiddleware); `make run` turns it off.
 MFA_REQUIRED = env_bool("MFA_REQUIRED", True)
+# Mails on a changed password, an authenticator added or removed, new recovery codes.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+# Exports, role changes and bulk deletes ask for the password again (accounts.reauth); one
+# confirmation lasts this long.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_MINUTES", 5) * 60
+# Rate limits live in the cache (Redis when CACHE_URL is set, shared by all processes). Failed
+# sign-ins are limited per address, and per account only within one minute: a stranger typing
+# an officer's name slows the officer down, and a minute after the attempts stop it is over
+# (no lock-out to be lifted by an administrator, unlike django-axes' defaults). The limits per
+# address leave room for a training room of officers behind one office address.
+ACCOUNT_RATE_LIMITS = {
+    "login": "60/m/ip",
+    "login_failed": "20/m/ip,100/h/ip,5/m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "reauthenticate": "10/m/user",
+}
+# Behind the reverse proxy the client's address is the proxy's last X-Forwarded-For entry.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int(
+    "TRUSTED_PROXY_COUNT", 1 if env_bool("BEHIND_TLS_PROXY", False) else 0
+)
+
+# --- Sessions: they end on inactivity, at an absolute limit and when the browser closes -------
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+# Counted from the session's last write, which desmigratif.middleware.SessionLimitMiddleware
+# renews at most once a minute (rather than SESSION_SAVE_EVERY_REQUEST's write per page).
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+ACCOUNT_SESSION_REMEMBER = False
+# Signed out this long after signing in, however active (desmigratif.middleware).
+SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 12)
 
 # --- E-mail: console by default, SMTP when EMAIL_HOST is set --------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")
@@ -178,8 +218,32 @@ SECURE_HSTS_PRELOAD = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Permissions-Policy, Cross-Origin-Resource-Policy and `Cache-Control: no-store` for signed-in
+# users come from desmigratif.headers.SecurityHeadersMiddleware.
+
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp): everything from our own origin, nothing inline, the
+# Django admin included. Scripts are static files; data for them travels in `json_script`
+# elements or data- attributes; styles are classes. Two package templates that had inline code
+# are replaced in templates/admin/ (django-celery-beat, django-import-export).
+# tests/security/test_headers.py walks every page each role reaches and fails on inline code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
@@ -207,7 +271,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Modules whose tasks a worker must know even before anything imports them.
-CELERY_IMPORTS = ["reports.schedules", "reports.tasks", "dashboards.tasks"]
+CELERY_IMPORTS = ["reports.schedules", "reports.tasks", "dashboards.tasks", "migrants.privacy"]
 
 # --- Imports (limits are settings: a regency may need bigger files) -------------------------
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 50_000)
@@ -227,9 +291,22 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No full NIK reaches a log (UU 27/2022): 16-digit numbers are masked on the way out.
+    "filters": {"redact_nik": {"()": "desmigratif.redact.RedactNik"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_nik"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own handlers (its console, the runserver request line) would write past
+        # the filter: these loggers hand their records to the root's handler instead.
+        "django": {"level": "INFO", "propagate": True},
+        "django.server": {"level": "INFO", "propagate": True},
+        # SQL with its parameters (NIKs among them) is never logged.
         "django.db.backends": {"level": "WARNING"},
         # WeasyPrint and fontTools log every font and CSS detail at INFO.
         "weasyprint": {"level": "WARNING"},
@@ -258,7 +335,8 @@ SITE_URL = env_str("SITE_URL", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        # knox's tokens, refused while the owner lacks the MFA their role needs.
+        "accounts.mfa.MfaTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -283,3 +361,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+
+# --- Personal data (issue 7) ------------------------------------------------------------------
+
+# A deleted record, with no activity for this many years, is emptied of personal data by the
+# retention task (migrants.privacy), which leaves a tombstone. docs/privacy.md explains it.
+RETENTION_YEARS = env_int("RETENTION_YEARS", 10)

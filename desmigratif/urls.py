@@ -18,6 +18,7 @@ urlpatterns = [
     path("desa/", include("villages.urls")),
     path("pengguna/", include("accounts.urls")),
     path("register/", include("migrants.urls")),
+    path("privasi/", include("migrants.urls_privacy")),
     path("pilar/", include("pillars.urls")),
     path("dasbor/", include("dashboards.urls")),
     path("unduhan/", include("reports.urls")),

@@ -3,7 +3,9 @@ from import_export.admin import ExportMixin
 
 from accounts.admin import ScopedAdminMixin
 from accounts.permissions import Action, can
-from migrants.models import ExportLog, Person, PersonHistory
+from accounts.reauth import require_reauthentication
+from migrants.access import LoggedReadAdminMixin
+from migrants.models import ExportLog, Person, PersonHistory, SensitiveAccess
 from migrants.resources import RegisterResource
 
 
@@ -15,7 +17,7 @@ class ReadOnlyScopedAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(ExportMixin, ReadOnlyScopedAdmin):
+class PersonAdmin(LoggedReadAdminMixin, ExportMixin, ReadOnlyScopedAdmin):
     resource_classes = [RegisterResource]
     list_display = ("full_name", "masked_nik", "village", "status", "verification")
     list_filter = ("status", "verification", "sex")
@@ -30,6 +32,15 @@ class PersonAdmin(ExportMixin, ReadOnlyScopedAdmin):
 
     def has_export_permission(self, request) -> bool:
         return can(request.user, Action.EXPORT_REGISTER)
+
+    def logged_read(self, obj):
+        return (SensitiveAccess.Kind.CHILD_RECORD, obj) if obj.is_child else None
+
+    def export_action(self, request):
+        # Like the register's own export page: the password again before the file.
+        if request.method == "POST" and self.has_export_permission(request):
+            require_reauthentication(request)
+        return super().export_action(request)
 
     def get_export_data(self, file_format, request, queryset, **kwargs):
         data = super().get_export_data(file_format, request, queryset, **kwargs)

@@ -22,6 +22,7 @@ from accounts.models import User
 from accounts.permissions import Action, can
 from accounts.scope import scope_prefix
 from desmigratif.bulk import insert_rows
+from desmigratif.rls import system_scope
 from migrants import services
 from migrants.columns import (
     BY_KEY,
@@ -308,9 +309,12 @@ class _Lookups:
             for region in Region.objects.filter(code__in=chunk):
                 self.villages[region.code] = region
         self.by_nik: dict[str, Person] = {}
-        for chunk in _chunks(sorted(niks)):
-            for person in Person.objects.filter(nik__in=chunk):
-                self.by_nik[person.nik] = person
+        # Every NIK in the country: one registered outside the area is refused, with a message
+        # that does not say where (desmigratif.rls would hide it otherwise).
+        with system_scope():
+            for chunk in _chunks(sorted(niks)):
+                for person in Person.objects.filter(nik__in=chunk):
+                    self.by_nik[person.nik] = person
         self.in_scope = {
             pk
             for chunk in _chunks([p.pk for p in self.by_nik.values()])

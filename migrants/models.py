@@ -237,6 +237,9 @@ class Person(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+    # Set when the retention rule emptied a deleted record (migrants.privacy): what is left is
+    # a tombstone without personal data, kept for the references to it.
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True, editable=False)
 
     objects = PersonQuerySet.as_manager()
 
@@ -485,22 +488,34 @@ class PersonHistory(models.Model):
 
 
 class SensitiveAccess(models.Model):
-    """A read of sensitive data (a full NIK or No. KK shown): who, when, whose, why."""
+    """A read of sensitive data: a full NIK or No. KK shown, a child's record or a case opened,
+    a subject-access report made: who, when, whose, why. Written once and never changed: the
+    application has no page or admin that edits it, and on PostgreSQL a trigger refuses any
+    UPDATE or DELETE (migrants.0008)."""
 
     class Kind(models.TextChoices):
         NIK_REVEAL = "nik_reveal", _("full NIK shown")
         KK_REVEAL = "kk_reveal", _("full No. KK shown")
+        CHILD_RECORD = "child_record", _("child's record opened")
+        CASE = "case", _("case opened")
+        SUBJECT_ACCESS = "subject_access", _("subject-access report made")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="accesses")
+    # Empty for a case recorded without a person of the register.
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="accesses"
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The record read when it is not the person's own page: "<app>.<model>:<pk>".
+    record = models.CharField(max_length=60, blank=True)
     reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("sensitive access")
         verbose_name_plural = _("sensitive accesses")
         ordering = ["-at"]
+        indexes = [models.Index(fields=["person", "-at"], name="access_person_at")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
@@ -691,3 +706,73 @@ class ExportLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.format} {self.rows}"
+
+
+class CorrectionQuerySet(models.QuerySet):
+    def for_user(self, user) -> "CorrectionQuerySet":
+        """Requests about the people the user may see (deleted records included)."""
+        return self.filter(person__in=Person.objects.for_user(user).values("pk"))
+
+
+class CorrectionRequest(models.Model):
+    """A data subject's request to correct their data (UU 27/2022 Ps. 6 and 30), recorded by
+    the officer or coordinator. The change itself is made through the register's pages, so
+    the history shows it; the request is then closed as done, or refused with the reason."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("requested")
+        DONE = "done", _("done")
+        REFUSED = "refused", _("refused")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="corrections"
+    )
+    received_on = models.DateField(_("received on"), default=timezone.localdate)
+    wrong = models.TextField(_("what is wrong"))
+    requested_change = models.TextField(_("requested change"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.REQUESTED
+    )
+    outcome = models.TextField(_("outcome"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    objects = CorrectionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("correction request")
+        verbose_name_plural = _("correction requests")
+        ordering = ["-recorded_at"]
+        indexes = [models.Index(fields=["person", "-recorded_at"], name="correction_person")]
+        constraints = [
+            models.CheckConstraint(
+                name="correction_state_valid",
+                condition=Q(state__in=["requested", "done", "refused"]),
+            ),
+            models.CheckConstraint(
+                name="correction_closed_when_decided",
+                condition=(Q(state="requested") & Q(decided_at__isnull=True))
+                | (~Q(state="requested") & Q(decided_at__isnull=False)),
+            ),
+            models.CheckConstraint(
+                name="correction_refusal_has_reason", condition=~Q(state="refused") | ~Q(outcome="")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recorded_at:%Y-%m-%d} {self.get_state_display()}"

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.permissions import Action, can
+from desmigratif.rls import system_scope
 from migrants.countries import COUNTRY_CHOICES
 from migrants.models import (
     DuplicateDismissal,
@@ -164,8 +165,9 @@ def nik_taken_message(*, nik: str, actor: User, exclude: Person | None = None) -
     others = Person.objects.filter(nik=nik)
     if exclude is not None:
         others = others.exclude(pk=exclude.pk)
-    if not others.exists():
-        return None
+    with system_scope():  # the NIK is unique in the whole country, the user's area or not
+        if not others.exists():
+            return None
     mine = Person.objects.for_user(actor).filter(nik=nik)
     if exclude is not None:
         mine = mine.exclude(pk=exclude.pk)
@@ -233,10 +235,9 @@ def _save_person(person: Person, *, actor: User) -> None:
             person.save()
     except IntegrityError as exc:
         # Two officers saving the same NIK at once: the constraint decides, the message stays.
-        if person.nik and Person.objects.filter(nik=person.nik).exclude(pk=person.pk).exists():
-            raise ValidationError(
-                {"nik": [nik_taken_message(nik=person.nik, actor=actor, exclude=person)]}
-            ) from exc
+        taken = person.nik and nik_taken_message(nik=person.nik, actor=actor, exclude=person)
+        if taken:
+            raise ValidationError({"nik": [taken]}) from exc
         raise
 
 
@@ -523,6 +524,10 @@ def person_restore(*, person: Person, actor: User) -> Person:
         return person
     if person.merged_into_id:
         raise ValidationError(_("This record was merged into another one; it cannot come back."))
+    if person.anonymised_at:
+        raise ValidationError(
+            _("This record was emptied by the retention rule; it cannot come back.")
+        )
     person.deleted_at = None
     person.deleted_by = None
     person.save(update_fields=["deleted_at", "deleted_by"])

@@ -10,8 +10,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Action, can, require
+from accounts.reauth import require_reauthentication
 from desmigratif.pagination import window
 from migrants import services
+from migrants.access import log_read
 from migrants.forms import (
     DepartureForm,
     EpisodeForm,
@@ -22,6 +24,7 @@ from migrants.forms import (
     TransferForm,
 )
 from migrants.models import Person, PersonHistory, SensitiveAccess, Verification
+from migrants.privacy import SearchExpired, loggable_filters, stash_search, unstash_search
 from migrants.selectors import get_episode_for_user_or_404, get_person_for_user_or_404
 from villages.models import Designation
 
@@ -46,9 +49,16 @@ def _villages_in_scope(user) -> list[tuple[str, str]]:
 @login_required
 def register(request: HttpRequest) -> HttpResponse:
     require(request.user, Action.VIEW_REGISTER)
-    form = RegisterFilterForm(
-        request.GET or {"sort": "name"}, villages=_villages_in_scope(request.user)
-    )
+    if request.method == "POST":
+        # The filters are posted, so a NIK typed in the search never lands in an address
+        # (server logs, browser history): the address carries a token for it instead.
+        return redirect(f"{request.path}?{stash_search(request, request.POST)}")
+    try:
+        data = unstash_search(request, request.GET)
+    except SearchExpired:
+        messages.info(request, _("That search has expired: search again."))
+        return redirect("migrants:register")
+    form = RegisterFilterForm(data or {"sort": "name"}, villages=_villages_in_scope(request.user))
     people = form.filter(Person.objects.for_user(request.user).alive()).select_related("village")
     page = window(people, request.GET.get("page"), settings.PAGE_SIZE)
     query = request.GET.copy()
@@ -72,6 +82,8 @@ def person_detail(request: HttpRequest, pk) -> HttpResponse:
     person = get_person_for_user_or_404(
         request.user, pk, deleted=can(request.user, Action.RESTORE_DELETED)
     )
+    if person.is_child:
+        log_read(actor=request.user, kind=SensitiveAccess.Kind.CHILD_RECORD, person=person)
     return _render_person(request, person)
 
 
@@ -405,7 +417,7 @@ def deleted_records(request: HttpRequest) -> HttpResponse:
     require(request.user, Action.RESTORE_DELETED)
     people = (
         Person.objects.for_user(request.user)
-        .filter(deleted_at__isnull=False)
+        .filter(deleted_at__isnull=False, anonymised_at__isnull=True)
         .select_related("village", "deleted_by")
         .order_by("-deleted_at")
     )
@@ -526,6 +538,7 @@ def import_undo(request: HttpRequest, pk) -> HttpResponse:
 
     require(request.user, Action.UNDO_IMPORT)
     batch = _get_batch_for_user_or_404(request.user, pk)
+    require_reauthentication(request)
     try:
         count = undo_import(batch=batch, actor=request.user)
     except UndoRefused as exc:
@@ -597,8 +610,15 @@ def register_export(request: HttpRequest) -> HttpResponse:
     from migrants.spreadsheets import export_header, iter_export_rows, stream_csv, write_xlsx
 
     require(request.user, Action.EXPORT_REGISTER)
+    if request.method == "POST":
+        require_reauthentication(request)
+    try:
+        data = unstash_search(request, request.GET)
+    except SearchExpired:
+        messages.info(request, _("That search has expired: search again."))
+        return redirect("migrants:register")
     filters = RegisterFilterForm(
-        request.GET or {"sort": "name"}, villages=_villages_in_scope(request.user)
+        data or {"sort": "name"}, villages=_villages_in_scope(request.user)
     )
     may_reveal = can(request.user, Action.REVEAL_NIK)
     form = ExportForm(request.POST or None, may_reveal=may_reveal)
@@ -632,7 +652,7 @@ def register_export(request: HttpRequest) -> HttpResponse:
             format=form.cleaned_data["format"],
             full_nik=full_nik,
             reason=form.cleaned_data.get("reason", ""),
-            filters={k: v for k, v in request.GET.items() if k != "page"},
+            filters=loggable_filters(data),
         )
         rows = iter_export_rows(people.select_related("village"), full_nik=full_nik)
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

@@ -9,6 +9,8 @@ from django.contrib import admin
 
 from accounts.admin import ScopedAdminMixin
 from accounts.permissions import Action, can
+from migrants.access import LoggedReadAdminMixin
+from migrants.models import SensitiveAccess
 from pillars.models import (
     Activity,
     AuditEntry,
@@ -151,10 +153,13 @@ class ParentingSessionAdmin(RecordAdmin):
 
 
 @admin.register(ChildEnrolment)
-class ChildEnrolmentAdmin(RecordAdmin):
+class ChildEnrolmentAdmin(LoggedReadAdminMixin, RecordAdmin):
     # No names in the list: children's data is shown on the pages, to roles that need it.
     list_display = ("pk", "group", "village", "enrolled_on", "left_on")
     list_select_related = ("village", "pillar", "group")
+
+    def logged_read(self, obj):
+        return (SensitiveAccess.Kind.CHILD_RECORD, obj.child)
 
 
 @admin.register(Cooperative)

@@ -45,6 +45,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from accounts.models import User
 from accounts.permissions import Action, can
+from desmigratif.rls import system_scope
 from migrants import services as register_services
 from migrants.columns import ERROR_HEADER, header_key, value_key
 from migrants.importer import CellError, _date, _text
@@ -724,11 +725,12 @@ class _Lookups:
         # Every NIK, wherever it is: a NIK outside the area must get the leak-free message,
         # not "unknown" (the register import does the same).
         self.by_nik: dict[str, Person] = {}
-        for chunk in _chunks(sorted(niks)):
-            for person in Person.objects.filter(nik__in=chunk).only(
-                "pk", "nik", "village_id", "deleted_at", "full_name", "name_key"
-            ):
-                self.by_nik[person.nik] = person
+        with system_scope():  # desmigratif.rls would hide the NIKs outside the area
+            for chunk in _chunks(sorted(niks)):
+                for person in Person.objects.filter(nik__in=chunk).only(
+                    "pk", "nik", "village_id", "deleted_at", "full_name", "name_key"
+                ):
+                    self.by_nik[person.nik] = person
         self.in_scope = set(
             Person.objects.for_user(actor)
             .filter(pk__in=[p.pk for p in self.by_nik.values()])

@@ -11,10 +11,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.reauth import require_reauthentication
 from desmigratif.pagination import window
 from reports import services
 from reports.forms import ReportRequestForm
-from reports.models import ReportJob
+from reports.models import ReportJob, ReportKind
 
 REFRESH_SECONDS = 2
 
@@ -57,6 +58,8 @@ def job_request(request: HttpRequest) -> HttpResponse:
     form = ReportRequestForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        if data["kind"] == ReportKind.REGISTER:
+            require_reauthentication(request)
         start, end = data["period"]
         try:
             job = services.request_report(
@@ -102,6 +105,9 @@ def job_detail(request: HttpRequest, pk) -> HttpResponse:
 @login_required
 def job_download(request: HttpRequest, pk) -> HttpResponse:
     job = services.get_job_for_user_or_404(request.user, pk)
+    if job.kind == ReportKind.REGISTER:
+        # A register export, even masked, is personal data: like the export page.
+        require_reauthentication(request)
     return services.download_response(job=job, user=request.user, via="web")
 
 

@@ -51,7 +51,20 @@ def world(db):
     users["deactivated_officer"] = _user(
         "deactivated_officer", Role.VILLAGE_OFFICER, "35.07.11.2008", is_active=False
     )
+    _with_authenticator_apps(users.values())
     return users
+
+
+def _with_authenticator_apps(users) -> None:
+    """The authenticator app (TOTP) that the roles above a village must have (issue 7;
+    tests/security checks what happens without it)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from accounts.mfa import MFA_ROLES
+
+    for user in users:
+        if user.role in MFA_ROLES or user.is_superuser:
+            TOTP.activate(user, generate_totp_secret())
 
 
 def _user(username: str, role: str, scope: str | None, **extra) -> User:
@@ -64,8 +77,19 @@ def _user(username: str, role: str, scope: str | None, **extra) -> User:
 
 
 def _client_for(user: User) -> Client:
+    """The persona's browser as after signing in and confirming the password (issue 7: exports
+    and account changes ask for it again; tests/security checks that rule)."""
+    import time
+
     client = Client()
     client.force_login(user)
+    session = client.session
+    # What allauth's re-authentication records (allauth.account.internal.flows.login).
+    session["account_authentication_methods"] = [
+        {"method": "password", "at": time.time(), "reauthenticated": True}
+    ]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
     return client
 
 

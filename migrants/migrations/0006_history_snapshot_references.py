@@ -10,14 +10,14 @@ def unwrap_json_strings(apps, schema_editor):
     string holding the JSON text): decode them once."""
     if schema_editor.connection.vendor != "postgresql":
         return
-    for table, column in (
-        ("migrants_personhistory", "changes"),
-        ("migrants_person", "nik_warnings"),
-    ):
-        schema_editor.execute(
-            f"UPDATE {table} SET {column} = ({column} #>> '{{}}')::jsonb "
-            f"WHERE jsonb_typeof({column}) = 'string'"
-        )
+    schema_editor.execute(
+        "UPDATE migrants_personhistory SET changes = (changes #>> '{}')::jsonb "
+        "WHERE jsonb_typeof(changes) = 'string'"
+    )
+    schema_editor.execute(
+        "UPDATE migrants_person SET nik_warnings = (nik_warnings #>> '{}')::jsonb "
+        "WHERE jsonb_typeof(nik_warnings) = 'string'"
+    )
 
 
 class Migration(migrations.Migration):

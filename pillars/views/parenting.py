@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Action, can
+from migrants.models import SensitiveAccess
 from pillars.models import ChildEnrolment, ParentingGroup, ParentingSession, PillarKind
 from pillars.views.parts import PartForm, PartRegister
 from pillars.views.records import RecordForm, Register
@@ -140,4 +141,5 @@ child = PartRegister(
     parent=group,
     parent_field="group",
     people_field="child",
+    logged_read=(SensitiveAccess.Kind.CHILD_RECORD, "child"),
 )

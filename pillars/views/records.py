@@ -30,6 +30,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from accounts.permissions import Action, can, require
 from desmigratif.pagination import window
+from migrants.access import log_read
 from pillars import services
 from pillars.models import AuditEntry, VillageRecord
 from villages.models import Designation
@@ -127,6 +128,9 @@ class Register:
     # Extra context for the detail page: a function (request, record) -> dict.
     detail_extra: Callable | None = None
     filters: list[tuple[str, str, list]] = field(default_factory=list)  # (field, label, choices)
+    # Opening a record of a sensitive register (a case, a child) is logged in the access log:
+    # (SensitiveAccess.Kind, the record's field naming the person).
+    logged_read: tuple[str, str] | None = None
 
     def queryset(self, user: User) -> QuerySet:
         return (
@@ -218,6 +222,14 @@ class Register:
         def view(request: HttpRequest, pk: int) -> HttpResponse:
             require(request.user, self.view_action)
             record = self.get(request.user, pk)
+            if self.logged_read:
+                kind, person_field = self.logged_read
+                log_read(
+                    actor=request.user,
+                    kind=kind,
+                    person=getattr(record, person_field),
+                    record=record,
+                )
             trail = AuditEntry.objects.filter(
                 model=self.model._meta.model_name, object_id=str(record.pk)
             ).select_related("actor")[:50]

@@ -24,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from accounts.models import User
 from accounts.permissions import Action, can, require
 from migrants.countries import COUNTRY_CHOICES, country_name
+from migrants.models import SensitiveAccess
 from pillars import services
 from pillars.models import AuditEntry, Case, CaseStep, Outreach, PillarKind, ServiceLog, ServiceType
 from pillars.views.records import RecordForm, Register, apply_errors
@@ -200,6 +201,7 @@ case = CaseRegister(
     date_field="reported_on",
     detail_template="pillars/service/case_detail.html",
     detail_extra=case_steps,
+    logged_read=(SensitiveAccess.Kind.CASE, "person"),
     filters=[
         ("case_type", gettext_lazy("Type"), Case.Type.choices),
         ("resolution", gettext_lazy("Resolution"), Case.Resolution.choices),

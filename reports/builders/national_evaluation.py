@@ -274,9 +274,9 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _breakdown_rows(rows: list[Breakdown], extra=None) -> tuple[list[list[object]], set[int]]:
+def _breakdown_rows(rows: list[Breakdown], computed=None) -> tuple[list[list[object]], set[int]]:
     """Table rows of a breakdown (the outer region's name on every row, so a spreadsheet filter
-    keeps a province's rows together); `extra(values)` appends computed cells."""
+    keeps a province's rows together); `computed(values)` appends computed cells."""
     cells, subtotals = [], set()
     for index, row in enumerate(rows):
         if row.subtotal:
@@ -284,7 +284,7 @@ def _breakdown_rows(rows: list[Breakdown], extra=None) -> tuple[list[list[object
             label = [row.outer_label, _("all")]
         else:
             label = [row.outer_label, row.label]
-        cells.append(label + list(row.values) + (extra(row.values) if extra else []))
+        cells.append(label + list(row.values) + (computed(row.values) if computed else []))
     return cells, subtotals
 
 
@@ -620,7 +620,7 @@ def layout(data: Evaluation, *, charts: bool = True) -> Document:
 
     # 7. Data quality.
     rows, subtotals = _breakdown_rows(
-        data.quality, extra=lambda v: [_share(v[1], v[0]), _share(v[3], v[0])]
+        data.quality, computed=lambda v: [_share(v[1], v[0]), _share(v[3], v[0])]
     )
     scope_quality = [board.quality.get(name, 0) for name in QUALITY]
     quality = Table(

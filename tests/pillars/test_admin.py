@@ -74,9 +74,12 @@ FIVE_PILLARS = [
 @pytest.fixture
 def ministry_staff(world) -> Client:
     """A ministry administrator who is not a superuser: the role alone must be enough."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
     user = User(username="ministry_staff", role=Role.MINISTRY_ADMIN, is_staff=True)
     user.set_password("x")
     user.save()
+    TOTP.activate(user, generate_totp_secret())  # the role needs MFA (issue 7)
     client = Client()
     client.force_login(user)
     return client
