@@ -373,7 +373,7 @@ def test_the_application_has_no_way_to_change_the_log(ministry_admin, world, his
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the trigger is PostgreSQL's; SQLite is the demo"
 )
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_the_database_refuses_to_change_or_delete_a_read(world, sri):
     from django.db import DatabaseError, transaction
 
