@@ -11,6 +11,7 @@ from knox.auth import TokenAuthentication
 from rest_framework.exceptions import PermissionDenied
 
 from accounts.models import Role
+from desmigratif import rls
 
 MFA_ROLES = frozenset({Role.COORDINATOR, Role.PROVINCE_VIEWER, Role.EVALUATOR, Role.MINISTRY_ADMIN})
 
@@ -48,6 +49,9 @@ class MfaTokenAuthentication(TokenAuthentication):
 
     def authenticate(self, request):
         result = super().authenticate(request)
-        if result is not None and needs_mfa_setup(result[0]):
-            raise PermissionDenied(SET_UP_ON_WEBSITE)
+        if result is not None:
+            if needs_mfa_setup(result[0]):
+                raise PermissionDenied(SET_UP_ON_WEBSITE)
+            # The middleware saw an anonymous request: the second wall learns the user here.
+            rls.enter_user_scope(result[0])
         return result

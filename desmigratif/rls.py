@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from celery import signals as celery_signals
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
@@ -77,6 +78,10 @@ def set_process_scope(scope: str) -> None:
     since a command is run by an operator (migrations included)."""
     global _process_scope
     _process_scope = scope
+    # Before Django is set up (manage.py) there is no session to write to yet: a new one
+    # takes the scope when it opens.
+    if _current.get() is None and settings.configured:
+        _write(connection, scope)
 
 
 def _write(db, scope: str) -> None:
@@ -105,6 +110,18 @@ def _enter(scope: str) -> str | None:
 def _leave(previous: str | None) -> None:
     _current.set(previous)
     _write(connection, current_scope())
+
+
+def reset() -> None:
+    """Back to outside any request or task: the process's own scope."""
+    _leave(None)
+
+
+def enter_user_scope(user) -> None:
+    """The request's user became known after the middleware ran (an API token, read by the
+    API's authentication): their scope for the rest of the request, which the middleware
+    ends as usual."""
+    _enter(scope_for_user(user))
 
 
 @receiver(connection_created, dispatch_uid="desmigratif.rls.scope_new_session")
@@ -140,8 +157,8 @@ def system_scope():
 
 class RowLevelSecurityMiddleware:
     """Writes the user's scope into the database session at the start of every request (a
-    persistent connection still holds the previous request's) and takes it back at the end,
-    or at the end of a streamed body, which is read after the view returned."""
+    persistent connection still holds whatever the last one left) and takes it away at the
+    end, or at the end of a streamed body, which is read after the view returned."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -152,24 +169,37 @@ class RowLevelSecurityMiddleware:
         except DatabaseError:
             # The session or user could not be read: nothing, and the view meets the same error.
             scope = NO_ACCESS
-        previous = _enter(scope)
+        _enter(scope)  # and afterwards reset(), whatever an earlier request left behind
         try:
             response = self.get_response(request)
         except BaseException:
-            _leave(previous)
+            reset()
             raise
         if response.streaming and not response.is_async and not isinstance(response, FileResponse):
-            response.streaming_content = _leaving_after(response.streaming_content, previous)
+            response.streaming_content = _ScopedStream(response.streaming_content)
         else:
-            _leave(previous)
+            reset()
         return response
 
 
-def _leaving_after(chunks, previous: str | None):
-    try:
-        yield from chunks
-    finally:
-        _leave(previous)
+class _ScopedStream:
+    """A streamed body that ends the request's scope when it has been read, or when the
+    server closes the response without reading it (the client went away)."""
+
+    def __init__(self, chunks) -> None:
+        self.chunks = chunks
+        self.open = True
+
+    def __iter__(self):
+        try:
+            yield from self.chunks
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            reset()
 
 
 # --- Celery -------------------------------------------------------------------------------------

@@ -489,9 +489,9 @@ class PersonHistory(models.Model):
 
 class SensitiveAccess(models.Model):
     """A read of sensitive data: a full NIK or No. KK shown, a child's record or a case opened,
-    a subject-access report made: who, when, whose, why. Written once and never changed: the
-    application has no page or admin that edits it, and on PostgreSQL a trigger refuses any
-    UPDATE or DELETE (migrants.0008)."""
+    a subject-access report made, an imported file downloaded: who, when, whose, why. Written
+    once and never changed: the application has no page or admin that edits it, and on
+    PostgreSQL a trigger refuses any UPDATE or DELETE (migrants.0008)."""
 
     class Kind(models.TextChoices):
         NIK_REVEAL = "nik_reveal", _("full NIK shown")
@@ -499,6 +499,8 @@ class SensitiveAccess(models.Model):
         CHILD_RECORD = "child_record", _("child's record opened")
         CASE = "case", _("case opened")
         SUBJECT_ACCESS = "subject_access", _("subject-access report made")
+        # An import's file as it was sent: the full numbers the importer typed.
+        IMPORT_FILE = "import_file", _("imported file downloaded")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

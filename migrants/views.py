@@ -581,6 +581,7 @@ def import_original(request: HttpRequest, pk) -> HttpResponse:
     batch = _get_batch_for_user_or_404(request.user, pk)
     with batch.file.open("rb") as handle:
         data = handle.read()
+    log_read(actor=request.user, kind=SensitiveAccess.Kind.IMPORT_FILE, record=batch)
     content_type = XLSX if batch.kind == "xlsx" else "text/csv"
     return _download(data, batch.filename, content_type)
 

@@ -38,6 +38,7 @@ REAPER = PREFIX + "re-queue stuck report jobs"
 CLEANUP = PREFIX + "remove old report files"
 MONTHLY = PREFIX + "monthly scheduled reports"
 NOTIFY = PREFIX + "e-mail built scheduled reports to subscribers"
+RETENTION = PREFIX + "anonymise records past the retention period"
 NOTIFY_EVERY_MINUTES = 10
 
 # A built scheduled job is announced within this long after it was built; each (job, user)
@@ -64,6 +65,9 @@ def _entries() -> list[dict]:
          "crontab": {"minute": "30", "hour": "3"}},
         {"name": MONTHLY, "task": "reports.schedules.monthly_reports",
          "crontab": {"minute": "0", "hour": "2", "day_of_month": "1"}},
+        # The personal-data law's retention rule (migrants.privacy): nightly, idempotent.
+        {"name": RETENTION, "task": "migrants.privacy.anonymise_expired_records",
+         "crontab": {"minute": "45", "hour": "3"}},
     ]  # fmt: skip
 
 

@@ -18,6 +18,8 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from accounts.permissions import Action, require
 from desmigratif.pagination import window
+from migrants.access import log_read
+from migrants.models import SensitiveAccess
 from migrants.tabular import FileRejected
 from pillars import imports, services
 from pillars.models import PillarImport
@@ -209,4 +211,6 @@ def import_original(request: HttpRequest, pk) -> HttpResponse:
     batch = _get_batch_for_user_or_404(request.user, pk)
     with batch.file.open("rb") as handle:
         data = handle.read()
+    # The file holds the full NIKs the importer typed.
+    log_read(actor=request.user, kind=SensitiveAccess.Kind.IMPORT_FILE, record=batch)
     return _download(data, batch.filename, XLSX if batch.kind == "xlsx" else "text/csv")

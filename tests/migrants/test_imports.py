@@ -425,6 +425,18 @@ def test_the_original_file_downloads_as_uploaded(officer_arjowilangun, send):
     assert 'filename="daftar.csv"' in response["Content-Disposition"]
 
 
+def test_downloading_the_original_file_is_in_the_access_log(officer_arjowilangun, world, send):
+    batch = batch_of(send(officer_arjowilangun, csv_bytes([row()]), "daftar.csv"))
+    assert not SensitiveAccess.objects.filter(kind="import_file").exists()
+
+    officer_arjowilangun.get(url("import-original", batch.pk))
+
+    access = SensitiveAccess.objects.get(kind="import_file")
+    assert access.actor == world["officer_arjowilangun"]
+    assert access.record == f"migrants.importbatch:{batch.pk}"
+    assert access.person is None
+
+
 # --- The list of imports ------------------------------------------------------------------------
 
 

@@ -75,6 +75,19 @@ def test_the_migration_installs_the_beat_entries(installed):
     assert cleanup.crontab.hour == "3"
 
 
+def test_the_retention_rule_runs_every_night(db):
+    """The entry a database migrated before it existed gets from reports.0003."""
+    PeriodicTask.objects.filter(task="migrants.privacy.anonymise_expired_records").delete()
+    migration = importlib.import_module("reports.migrations.0003_retention_schedule")
+    migration.install(django_apps, None)
+
+    retention = PeriodicTask.objects.get(task="migrants.privacy.anonymise_expired_records")
+    assert retention.enabled
+    assert (retention.crontab.minute, retention.crontab.hour) == ("45", "3")
+    assert retention.crontab.day_of_month == "*"
+    assert str(retention.crontab.timezone) == "Asia/Jakarta"
+
+
 def test_installing_again_changes_nothing_but_follows_the_settings(installed, settings):
     before = (PeriodicTask.objects.count(), IntervalSchedule.objects.count())
     crontabs = CrontabSchedule.objects.count()

@@ -20,6 +20,7 @@ from dashboards.summaries import refresh_summaries
 from desmigratif.headers import SecurityHeadersMiddleware
 from migrants.demo import seed_register
 from pillars.demo import seed_pillars
+from tests.reports.helpers import ask
 
 POLICY = {
     "default-src": {"'self'"},
@@ -127,6 +128,8 @@ def demo_data(world):
     seed_register()
     seed_pillars()
     refresh_summaries()
+    # A report job, so its page is among those walked.
+    ask(world["coordinator_malang"])
     return world
 
 

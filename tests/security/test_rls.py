@@ -10,11 +10,13 @@ the first wall. SQLite runs without the second wall, so they are PostgreSQL's on
 import datetime
 import json
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from celery import shared_task
 from celery import signals as celery_signals
-from django.db import DatabaseError, connection, transaction
+from django.core.signals import request_finished
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.http import JsonResponse, StreamingHttpResponse
 from django.test import RequestFactory
 from django.urls import reverse
@@ -39,16 +41,10 @@ from tests.migrants.factories import (
     register,
 )
 
-pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="row-level security is PostgreSQL's; SQLite runs without the second wall",
-    ),
-    # Issue 7 is open: in the whole suite on PostgreSQL these tests see a scope left on the
-    # shared connection by earlier tests (6 failures in .ci/run at 9d1580d); until the scope
-    # is reset reliably per test, they are skipped rather than left red.
-    pytest.mark.skip(reason="issue 7 open: the connection's scope leaks between tests"),
-]
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row-level security is PostgreSQL's; SQLite runs without the second wall",
+)
 
 MALANG = {ARJOWILANGUN, SUMBERPETUNG, BRONGKAL}
 EVERYWHERE = MALANG | {KENANGA}
@@ -160,10 +156,21 @@ def row_villages(niks) -> dict[str, dict[str, str]]:
     return villages
 
 
+def superuser() -> bool:
+    return raw("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0]
+
+
 @pytest.fixture
-def app_role(niks, row_villages) -> str:
+def app_role(niks, row_villages) -> Iterator[str]:
     """From here to the end of the test the connection acts as an application role: not a
     superuser, not the tables' owner. The test's transaction takes the role away again."""
+    if not superuser():
+        # The whole suite runs as one (tests/security/rls_app_role.py), national outside
+        # requests; these tests start from no scope at all, as a production process does.
+        rls.set_process_scope(rls.NO_ACCESS)
+        yield raw("SELECT current_user")[0]
+        rls.set_process_scope(rls.NATIONAL)
+        return
     role = f"desmigratif_app_test_{uuid.uuid4().hex[:12]}"
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE ROLE {role} NOLOGIN")
@@ -172,7 +179,7 @@ def app_role(niks, row_villages) -> str:
             f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
         )
         cursor.execute(f"SET ROLE {role}")
-    return role
+    yield role
 
 
 # --- Reading ------------------------------------------------------------------------------------
@@ -309,14 +316,55 @@ def test_the_scope_ends_with_the_request(world, niks, app_role):
     assert raw_niks() == set()
 
 
-def test_a_streamed_body_is_read_in_the_scope_of_its_request(world, niks, app_role):
-    def streaming_view(request):
-        return StreamingHttpResponse(f"{nik}\n" for nik in sorted(raw_niks()))
+def streaming_view(request):
+    """A streamed export: its rows are read after the view has returned."""
+    return StreamingHttpResponse(f"{nik}\n" for nik in sorted(raw_niks()))
 
+
+def test_a_streamed_body_is_read_in_the_scope_of_its_request(world, niks, app_role):
     response = through_middleware(world["officer_arjowilangun"], streaming_view)
     body = b"".join(response.streaming_content).decode()
 
     assert set(body.split()) == niks[ARJOWILANGUN]
+    assert raw_niks() == set()
+
+
+def test_a_streamed_body_left_unread_ends_the_scope_when_the_response_is_closed(
+    world, niks, app_role
+):
+    response = through_middleware(world["officer_arjowilangun"], streaming_view)
+    assert raw_niks() == niks[ARJOWILANGUN]  # the body is still to be sent
+
+    # The client went away: the server closes the response unread (keeping the test's
+    # connection open, as Django's test client does).
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+    assert raw_niks() == set()
+
+
+def test_an_api_token_request_works_in_the_token_owners_scope(world, niks, app_role):
+    """The middleware runs before the API reads the token, so it sees an anonymous request;
+    the token's authentication gives the request its owner's scope."""
+    from django.contrib.auth.models import AnonymousUser
+    from knox.models import AuthToken
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    class CarelessApiView(APIView):
+        def get(self, request):
+            return Response({"niks": sorted(raw_niks())})
+
+    _token, secret = AuthToken.objects.create(user=world["officer_arjowilangun"])
+    request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Token {secret}")
+    request.user = AnonymousUser()
+    response = rls.RowLevelSecurityMiddleware(CarelessApiView.as_view())(request)
+    response.render()
+
+    assert set(json.loads(response.content)["niks"]) == niks[ARJOWILANGUN]
     assert raw_niks() == set()
 
 
@@ -331,6 +379,8 @@ def test_the_system_scope_is_lifted_for_the_block_only(world, niks, app_role):
 def test_a_superuser_connection_passes_the_policies(world, niks):
     """Development and the test suite connect as a superuser, which row-level security does
     not bind: the first wall alone decides there."""
+    if not superuser():
+        pytest.skip("the suite runs as the application role (rls_app_role)")
     with rls.acting_for(world["officer_arjowilangun"]):
         assert raw_niks() == niks_of(niks, EVERYWHERE)
 

@@ -32,7 +32,8 @@ def body_text(response) -> str:
     else:
         content = response.content
     content_type = response.get("Content-Type", "")
-    headers = " ".join(f"{k}: {v}" for k, v in response.items())
+    # The request id is random hex, which now and then holds a run of 16 digits.
+    headers = " ".join(f"{k}: {v}" for k, v in response.items() if k != "X-Request-ID")
     if content_type.startswith(XLSX) or content[:2] == b"PK":
         return headers + "\n" + _xlsx_text(content)
     if content_type.startswith("application/pdf"):

@@ -378,6 +378,9 @@ ALLAUTH: dict[str, Url] = {
         "account_set_password",
         "account_reset_password",
         "account_confirm_login_code",
+        # allauth 65.22: re-authentication by an e-mailed code (off here: login by code is).
+        "account_request_reauthentication_code",
+        "account_confirm_reauthentication_code",
         "account_reset_password_from_key_done",
         "account_reset_password_done",
         "mfa_index",

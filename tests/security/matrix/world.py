@@ -13,7 +13,7 @@ be searched for those of people the persona may not see.
 import datetime
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -371,7 +371,7 @@ def _side(
         province=regency[:2],
         person=first.pk,
         person_nik=first.nik,
-        correction=correction.pk if correction else None,
+        correction=correction.pk,
         family=family.pk,
         child_person=child.pk,
         twin=twin.pk,
@@ -518,17 +518,14 @@ def _moved_away(people: list[Seeded], users: dict[str, User], other_pillar: Pill
         actor=users["admin"],
         reason="Matrix: moved to Indramayu",
     )
-    people[-1] = Seeded(
-        name=person.full_name, nik=people[-1].nik, kk=people[-1].kk, village=KENANGA
-    )
+    registered = people.pop()  # as _person noted it, in Arjowilangun
+    people.append(replace(registered, village=KENANGA))
 
 
 def _correction(officer: User, person: Person):
-    """A data subject's correction request (issue 7's privacy pages), where they exist."""
-    try:
-        from migrants.privacy import correction_record
-    except ImportError:
-        return None
+    """A data subject's correction request (the personal-data pages)."""
+    from migrants.privacy import correction_record
+
     return correction_record(
         person=person,
         actor=officer,
