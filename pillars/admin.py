@@ -6,11 +6,15 @@ Nothing is deleted in the admin: records point to pillars and programmes, so an
 administrator deactivates them instead."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.db.models import Field, prefetch_related_objects
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from accounts.admin import ScopedAdminMixin
 from accounts.permissions import Action, can
 from migrants.access import LoggedReadAdminMixin
-from migrants.models import SensitiveAccess
+from migrants.models import Person, SensitiveAccess
 from pillars.models import (
     Activity,
     AuditEntry,
@@ -33,6 +37,7 @@ from pillars.models import (
     ServiceLog,
     Training,
 )
+from pillars.views.people import hide_people, person_fields, with_people_shown
 
 
 class ProgrammeAdminMixin:
@@ -105,12 +110,62 @@ class PartnerProgrammeAdmin(ProgrammeAdminMixin, admin.ModelAdmin):
 # --- Records: read only, scoped ----------------------------------------------------------------
 
 
+def shown_people(field: Field):
+    """The admin's display of a record's person field: the people the reader may see, with a
+    link to them, and the placeholder for the others (the record is given through
+    `hide_people` first, in `RecordAdmin.render_change_form`)."""
+
+    @admin.display(description=field.verbose_name)
+    def shown(obj) -> str:
+        value = getattr(obj, field.name)
+        people = list(value.all()) if field.many_to_many else [value]
+        parts = []
+        for person in people:
+            if isinstance(person, Person):
+                url = reverse("admin:migrants_person_change", args=[quote(person.pk)])
+                parts.append(format_html('<a href="{}">{}</a>', url, person))
+            elif person is not None:  # the placeholder
+                parts.append(str(person))
+        return format_html_join(", ", "{}", ((part,) for part in parts)) if parts else "-"
+
+    return shown
+
+
 class RecordAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    """A pillar register, read only: writes go through the pages and their services."""
+    """A pillar register, read only: writes go through the pages and their services.
+
+    A record names a person only when the reader may see that person (see
+    pillars.views.people): its person fields are shown through `<field>_shown`."""
 
     write_action = None
     list_select_related = ("village", "pillar")
     show_full_result_count = False
+
+    def __init__(self, model, admin_site) -> None:
+        super().__init__(model, admin_site)
+        fields = person_fields(model)
+        self.people = [field.name for field in fields]
+        for field in fields:
+            setattr(self, f"{field.name}_shown", shown_people(field))
+
+    def get_queryset(self, request):
+        return with_people_shown(super().get_queryset(request), request.user)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return list(
+            dict.fromkeys(f"{name}_shown" if name in self.people else name for name in fields)
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), *(f"{n}_shown" for n in self.people)]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            lists = [field.name for field in obj._meta.many_to_many if field.name in self.people]
+            prefetch_related_objects([obj], *lists)
+            hide_people(request.user, [obj])
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(ServiceLog)

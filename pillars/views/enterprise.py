@@ -31,6 +31,7 @@ from pillars.models import (
     Referral,
     Training,
 )
+from pillars.views.people import hide_people_in_choices
 from pillars.views.records import RecordForm, Register, apply_errors
 from villages.models import Region
 
@@ -324,6 +325,8 @@ class ReferralForm(RecordForm):
             .order_by("name")
         )
         enterprise_field.label_from_instance = lambda e: f"{e.name} ({e.owner.full_name})"
+        # An enterprise stays in the village when its owner moves away.
+        hide_people_in_choices(enterprise_field, self.user)
         enterprise_field.help_text = gettext_lazy("Choose the person, the enterprise, or both.")
 
     def clean(self) -> dict:

@@ -33,6 +33,7 @@ from desmigratif.pagination import window
 from migrants.access import log_read
 from pillars import services
 from pillars.models import AuditEntry, VillageRecord
+from pillars.views.people import hide_people, person_search, with_people_shown
 from villages.models import Designation
 
 
@@ -104,6 +105,19 @@ class RecordForm(forms.ModelForm):
                 field_.queryset = people_of(village, self.user, children=name in self.child_fields)
                 field_.label_from_instance = lambda p: f"{p.full_name} ({p.birth_date:%d-%m-%Y})"
 
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.instance.pk:
+            # A list of people keeps those the form cannot offer (someone who moved away, a
+            # child the user may not see): whoever cannot see them cannot take them off.
+            for name in self.person_fields + self.child_fields:
+                model_field = self._meta.model._meta.get_field(name)
+                if model_field.many_to_many and name in cleaned:
+                    offered = self.fields[name].queryset.values("pk")
+                    kept = getattr(self.instance, name).exclude(pk__in=offered)
+                    cleaned[name] = [*cleaned[name], *kept]
+        return cleaned
+
     def chosen_village(self) -> str:
         return self.village or self.cleaned_data["village_code"]
 
@@ -133,10 +147,12 @@ class Register:
     logged_read: tuple[str, str] | None = None
 
     def queryset(self, user: User) -> QuerySet:
-        return (
+        """The user's living records, each knowing which of its people the user may see."""
+        return with_people_shown(
             self.model.objects.for_user(user)
             .alive()
-            .select_related("village", *self.select_related)
+            .select_related("village", *self.select_related),
+            user,
         )
 
     def get(self, user: User, pk) -> Model:
@@ -180,7 +196,7 @@ class Register:
             if query and self.search_fields:
                 condition = Q()
                 for name in self.search_fields:
-                    condition |= Q(**{f"{name}__icontains": query})
+                    condition |= person_search(self.model, name, query, request.user)
                 rows = rows.filter(condition)
             chosen_filters = {}
             for name, _label, choices in self.filters:
@@ -189,6 +205,7 @@ class Register:
                     rows = rows.filter(**{name: value})
                     chosen_filters[name] = value
             page = window(rows, request.GET.get("page"), settings.PAGE_SIZE)
+            hide_people(request.user, page.object_list)
             params = request.GET.copy()
             params.pop("page", None)
             return render(
@@ -230,6 +247,7 @@ class Register:
                     person=getattr(record, person_field),
                     record=record,
                 )
+            hide_people(request.user, [record])
             trail = AuditEntry.objects.filter(
                 model=self.model._meta.model_name, object_id=str(record.pk)
             ).select_related("actor")[:50]

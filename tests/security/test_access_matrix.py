@@ -31,14 +31,12 @@ from tests.security.matrix.world import (
 TABLE = full_table()
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Pages that show a full NIK or No. KK of someone the persona sees: the reveal (on an explicit,
-# logged request), the record's own edit form, and an import's file as it was sent and its rows
-# with errors (the numbers the importer typed).
+# logged request), the subject-access report, and an import's file as it was sent (the numbers
+# the importer typed). Everywhere else numbers are masked.
 FULL_NUMBERS_SHOWN = {
     "migrants:reveal",
-    "privacy:subject-access",  # the data subject's own report, asked with the NIK
-    "migrants:edit",
+    "privacy:subject-access",
     "migrants:import-original",
-    "migrants:import-errors",
 }
 
 
@@ -88,20 +86,9 @@ def world(matrix_world, db) -> World:
     return matrix_world
 
 
-# Known leaks, reported on issue 7 and waiting for their fix: pillar records keep naming a
-# person after the person moved to another village (services.person_transfer). The lists and
-# forms below show the name to the old village; the matrix tolerates exactly that name there,
-# and test_records_of_someone_who_moved_away_no_longer_name_them (strict xfail) checks every page
-# concerned, so the fix makes it pass and both go.
+# Someone served by Arjowilangun's pillars who then moved to Kenanga (services.person_transfer):
+# the village's records stay, and no page names the person to the old village any more.
 MOVED_AWAY = "Pindah Arjomatrix"
-KNOWN_LEAKS = {
-    "pillars:service-list",
-    "pillars:enterprise-list",
-    "pillars:referral-list",
-    "pillars:referral-create",
-    "pillars:referral-edit",
-    "admin:pillars_training_change",
-}
 
 
 # --- The table covers every URL ----------------------------------------------------------------
@@ -122,8 +109,6 @@ def test_every_url_pattern_has_a_row_in_the_matrix():
 def test_the_url_answers_each_persona_as_the_matrix_says_and_leaks_nothing(world, key):
     entry = TABLE[key]
     banned = {persona: leaks.forbidden(world, persona) for persona in PERSONAS}
-    if key in KNOWN_LEAKS:
-        banned = {persona: strings - {MOVED_AWAY.lower()} for persona, strings in banned.items()}
     problems = []
     for persona in PERSONAS:
         for method in ("GET", "POST"):
@@ -419,10 +404,6 @@ def test_a_coordinator_without_mfa_reaches_nothing_but_its_set_up(world, setting
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known leak (issue 7): pillar records name a person who has moved out of the scope",
-)
 def test_records_of_someone_who_moved_away_no_longer_name_them(world):
     """Arjowilangun served someone who then moved to Kenanga: Arjowilangun's records stay, but
     no page may name that person to Arjowilangun's officer, head, coordinator or province."""
