@@ -143,10 +143,15 @@ def audit(
     )
 
 
-def _check_people(instance: VillageRecord) -> None:
-    """People a record points to must live in its village (no borrowing across scopes)."""
+def _check_people(instance: VillageRecord, before: VillageRecord | None = None) -> None:
+    """People a record points to must live in its village (no borrowing across scopes). A
+    person the record already named may since have moved away: the record keeps them."""
     for field in instance._meta.concrete_fields:
         if field.is_relation and field.related_model._meta.label == "migrants.Person":
+            if before is not None and getattr(before, field.attname) == getattr(
+                instance, field.attname
+            ):
+                continue
             person = getattr(instance, field.name)
             if person is not None and person.village_id != instance.village_id:
                 raise ValidationError({field.name: _("This person is not in the village.")})
@@ -191,7 +196,7 @@ def record_update(*, actor: User, instance: VillageRecord) -> dict:
         p.pk for p in pillars_of(instance.village_id)
     }:
         raise ValidationError({"pillar": _("This pillar is not one of the village's.")})
-    _check_people(instance)
+    _check_people(instance, before)
     instance.full_clean()
     old, new = _fields(before), _fields(instance)
     diff = {k: [_shown(old[k]), _shown(new[k])] for k in new if old[k] != new[k]}

@@ -112,10 +112,18 @@ class RecordForm(forms.ModelForm):
             # child the user may not see): whoever cannot see them cannot take them off.
             for name in self.person_fields + self.child_fields:
                 model_field = self._meta.model._meta.get_field(name)
-                if model_field.many_to_many and name in cleaned:
-                    offered = self.fields[name].queryset.values("pk")
+                if name not in cleaned:
+                    continue
+                offered = self.fields[name].queryset.values("pk")
+                if model_field.many_to_many:
                     kept = getattr(self.instance, name).exclude(pk__in=offered)
                     cleaned[name] = [*cleaned[name], *kept]
+                elif cleaned[name] is None:
+                    # A single person the form cannot offer shows as no choice: an edit of
+                    # the record's other fields keeps them (choosing someone else replaces).
+                    current = getattr(self.instance, model_field.attname)
+                    if current is not None and not offered.filter(pk=current).exists():
+                        cleaned[name] = getattr(self.instance, name)
         return cleaned
 
     def chosen_village(self) -> str:

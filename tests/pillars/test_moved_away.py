@@ -20,7 +20,7 @@ from villages.models import Region
 
 MOVED = "Pindah Wiryo"
 STAYED = "Tetap Sumarni"
-PLACEHOLDER = "(tidak ditampilkan untuk Anda)"  # "(not shown to you)"
+PLACEHOLDER = "(not shown to you)"
 TODAY = timezone.localdate()
 
 
@@ -287,3 +287,45 @@ def test_the_officer_still_takes_off_a_participant_they_see(officer_arjowilangun
     )
 
     assert set(training.participants.values_list("full_name", flat=True)) == {MOVED}
+
+
+def test_editing_a_record_keeps_the_person_who_moved_away(officer_arjowilangun, records, officer):
+    """The form cannot offer the person, so it sends no one; the record keeps its person."""
+    record = records["service"]
+
+    response = officer_arjowilangun.post(
+        url("service-edit", record.pk),
+        {
+            "date": record.date.isoformat(),
+            "service_type": record.service_type,
+            "person": "",
+            "officer": officer.pk,
+            "notes": "Ditindaklanjuti lewat telepon",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[-6000:]
+    record.refresh_from_db()
+    assert record.notes == "Ditindaklanjuti lewat telepon"
+    assert record.person.full_name == MOVED
+
+
+def test_editing_a_record_can_still_name_someone_the_officer_sees(
+    officer_arjowilangun, records, officer
+):
+    record = records["service"]
+    stayed = Person.objects.get(full_name=STAYED)
+
+    officer_arjowilangun.post(
+        url("service-edit", record.pk),
+        {
+            "date": record.date.isoformat(),
+            "service_type": record.service_type,
+            "person": stayed.pk,
+            "officer": officer.pk,
+            "notes": "",
+        },
+    )
+
+    record.refresh_from_db()
+    assert record.person == stayed
