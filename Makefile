@@ -63,3 +63,10 @@ bench: $(STAMP)
 	$(PY) -m bench.import_bench $(BENCH_ARGS)
 	$(PY) -m bench.register_bench
 	$(PY) -m bench.dashboard_bench $(DASH_BENCH_ARGS)
+
+## load: the load run of issue 8: a scratch PostgreSQL database desmigratif_load (dropped and
+## recreated), gunicorn on 127.0.0.1:8100 and a Celery worker on Redis db 14 with production
+## settings, locust 100 users for 10 minutes then 300; figures into docs/benchmarks.md, exit 1 when
+## a criterion fails. LOAD_ARGS="--users 20 --minutes 1 --no-spike --no-docs" for a trial.
+load: $(STAMP)
+	$(PY) -m bench.load.run $(LOAD_ARGS)
