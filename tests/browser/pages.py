@@ -5,7 +5,6 @@ import itertools
 import os
 import re
 import shutil
-import warnings
 from pathlib import Path
 
 import pytest
@@ -61,7 +60,6 @@ class Journey:
         self.folder.mkdir(parents=True)
         self.counter = itertools.count(1)
         self.violations: dict[str, list[str]] = {}
-        self.known: dict[str, list[str]] = {}
         self.checked: list[str] = []
         self.console_errors: list[str] = []
         page.on(
@@ -83,16 +81,15 @@ class Journey:
         self.seen(name, axe=axe)
         return response
 
-    def seen(self, name: str, *, axe: bool = True, known: tuple[str, ...] = ()) -> None:
+    def seen(self, name: str, *, axe: bool = True) -> None:
         self.page.wait_for_load_state("load")
         number = next(self.counter)
         self.page.screenshot(path=self.folder / f"{number:02d}-{slug(name)}.png", full_page=True)
         if axe:
-            self.check_accessibility(name, known=known)
+            self.check_accessibility(name)
 
-    def check_accessibility(self, name: str, *, known: tuple[str, ...] = ()) -> None:
-        """axe's serious and critical findings fail the journey, except the rules in `known`:
-        findings reported to be fixed, which are kept apart and shown as a warning."""
+    def check_accessibility(self, name: str) -> None:
+        """axe's serious and critical findings fail the journey."""
         # axe comes with every document (an init script, which the page's CSP does not block).
         results = self.page.evaluate(
             "async () => { const r = await axe.run(document);"
@@ -103,8 +100,7 @@ class Journey:
         where = f"{name} {self.page.url}"
         for v in results:
             if v["impact"] in BLOCKING:
-                found = self.known if v["id"] in known else self.violations
-                found.setdefault(where, []).append(
+                self.violations.setdefault(where, []).append(
                     f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes']}"
                 )
 
@@ -112,8 +108,6 @@ class Journey:
         return self.page.inner_text("main")
 
     def assert_accessible(self) -> None:
-        for page, rules in self.known.items():
-            warnings.warn(f"known accessibility finding on {page}: {rules}", stacklevel=2)
         found = [f"{page}\n  " + "\n  ".join(rules) for page, rules in self.violations.items()]
         assert not found, "serious or critical accessibility violations:\n" + "\n".join(found)
         assert self.console_errors == []

@@ -229,14 +229,14 @@ def test_a_kind_for_another_level_of_area_is_explained(coordinator_malang):
 def test_a_queued_job_refreshes_itself_and_shows_its_progress(coordinator_malang, queued_job):
     ReportJob.objects.filter(pk=queued_job.pk).update(state=State.RUNNING, progress=45)
     html = coordinator_malang.get(url("detail", queued_job)).content.decode()
-    assert '<meta http-equiv="refresh" content="2">' in html
+    assert 'data-refresh-seconds="2"' in html
     assert '<progress max="100" value="45"' in html
     assert "<script" not in html.split("<body>", 1)[1]
 
 
 def test_a_done_job_offers_its_download_and_stops_refreshing(coordinator_malang, malang_job):
     html = coordinator_malang.get(url("detail", malang_job)).content.decode()
-    assert 'http-equiv="refresh"' not in html
+    assert "data-refresh-seconds" not in html
     assert url("download", malang_job) in html
 
 
