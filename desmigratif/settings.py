@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from desmigratif.env import env_bool, env_int, env_list, env_str
+from desmigratif.static_headers import add_static_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -55,7 +56,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request's id on every log line written while it runs, and in the access log through
+    # its response header, static files and redirects included (desmigratif.logs).
+    "desmigratif.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files, served by the application itself (compressed, cached for a year once
+    # hashed); it answers /static/ before the middleware below runs (desmigratif.static_headers).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "desmigratif.headers.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -69,6 +76,8 @@ MIDDLEWARE = [
     "desmigratif.middleware.SessionLimitMiddleware",
     "desmigratif.middleware.MfaRequiredMiddleware",
     "desmigratif.rls.RowLevelSecurityMiddleware",
+    # A form sent twice (a double click) is saved once (after CSRF and the user are known).
+    "desmigratif.submit_once.SubmitOnceMiddleware",
 ]
 
 ROOT_URLCONF = "desmigratif.urls"
@@ -87,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
             ],
+            "libraries": {"submit_once": "desmigratif.submit_once"},
         },
     },
 ]
@@ -156,11 +166,26 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_MINUTES", 5) * 60
 # an officer's name slows the officer down, and a minute after the attempts stop it is over
 # (no lock-out to be lifted by an administrator, unlike django-axes' defaults). The limits per
 # address leave room for a training room of officers behind one office address.
+# RATE_LIMIT_IP_FACTOR multiplies the per-address limits (the "/ip" ones) and nothing else: the
+# load run (bench/load) sets it, since all its users sign in from 127.0.0.1. Always 1 in
+# production.
+RATE_LIMIT_IP_FACTOR = env_int("RATE_LIMIT_IP_FACTOR", 1)
+
+
+def _per_ip_scaled(limits: str) -> str:
+    scaled = []
+    for limit in limits.split(","):
+        amount, rest = limit.split("/", 1)
+        factor = RATE_LIMIT_IP_FACTOR if rest.endswith("/ip") else 1
+        scaled.append(f"{int(amount) * factor}/{rest}")
+    return ",".join(scaled)
+
+
 ACCOUNT_RATE_LIMITS = {
-    "login": "60/m/ip",
-    "login_failed": "20/m/ip,100/h/ip,5/m/key",
-    "reset_password": "20/m/ip,5/m/key",
-    "reset_password_from_key": "20/m/ip",
+    "login": _per_ip_scaled("60/m/ip"),
+    "login_failed": _per_ip_scaled("20/m/ip,100/h/ip,5/m/key"),
+    "reset_password": _per_ip_scaled("20/m/ip,5/m/key"),
+    "reset_password_from_key": _per_ip_scaled("20/m/ip"),
     "change_password": "5/m/user",
     "reauthenticate": "10/m/user",
 }
@@ -205,6 +230,27 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / env_str("STATIC_ROOT", "staticfiles")
 MEDIA_ROOT = BASE_DIR / env_str("MEDIA_ROOT", "media")
+# Production serves files named by their content's hash (`app.3f2a1c.css`, cached for a year) and
+# their gzip and Brotli copies, listed in a manifest that `collectstatic` writes (the Docker
+# image runs it at build). Development and the tests keep the plain storage: no collectstatic
+# needed, and a file edited is served as it is.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_ADD_HEADERS_FUNCTION = add_static_headers
+# Read at start-up rather than from the runtime DEBUG (which the test runner turns off): in
+# development and the tests WhiteNoise finds the files where they are, without collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+# Same origin only, like every other response (Cross-Origin-Resource-Policy).
+WHITENOISE_ALLOW_ALL_ORIGINS = False
 
 # --- Security (production values; DEBUG relaxes only what a local http server needs) --------
 SESSION_COOKIE_HTTPONLY = True
@@ -252,6 +298,12 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL) or None
 CELERY_RESULT_EXPIRES = 24 * 3600
+# A process that sends tasks listens for their results on Redis too; with Redis down, Celery's
+# default retries that connection 20 times a second apart, and a page hung for 20 s. Nothing
+# waits for a result (the job tables hold the outcome): one quick retry is enough.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -287,17 +339,29 @@ PAGE_SIZE = env_int("PAGE_SIZE", 50)
 PILLAR_ACTIVE_DAYS = env_int("PILLAR_ACTIVE_DAYS", 90)
 HEALTH_WORKER_TIMEOUT = float(env_int("HEALTH_WORKER_TIMEOUT_MS", 1000)) / 1000
 
+# Logs go to standard error, for systemd's journal or Docker to keep. `json` (the default without
+# DEBUG) writes one JSON object per line with the request's or task's id (desmigratif.logs);
+# `plain` one readable line.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # No full NIK reaches a log (UU 27/2022): 16-digit numbers are masked on the way out.
-    "filters": {"redact_nik": {"()": "desmigratif.redact.RedactNik"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "desmigratif.logs.JsonFormatter"},
+    },
+    "filters": {
+        "context": {"()": "desmigratif.logs.RequestContext"},
+        # No full NIK reaches a log (UU 27/2022): 16-digit numbers are masked on the way out.
+        "redact_nik": {"()": "desmigratif.redact.RedactNik"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_nik"],
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "redact_nik"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},

@@ -1258,6 +1258,55 @@ def commit_batch(*, batch_id) -> None:
     set_progress(batch_id, 100)
 
 
+# A batch waiting for a task whose message was lost (the broker was down when it was sent, or
+# lost its data) is sent again by the reaper after this long.
+RESEND_GRACE = datetime.timedelta(minutes=5)
+
+
+def sent_key(batch_id) -> str:
+    return f"import-sent:{batch_id}"
+
+
+def resend_stalled() -> int:
+    """Send again the tasks of batches that wait for one: uploaded but not being checked, or
+    confirmed but not being written (no transaction holds the row: the message was lost, or
+    its worker died). A second message is harmless, as the tasks claim their row; the commit
+    counts its tries, so a file that kills its worker still fails after a few."""
+    from django.core.cache import cache
+
+    from desmigratif.celery import send
+    from desmigratif.rls import acting_for
+    from migrants.tasks import commit_import, validate_import
+
+    now = timezone.now()
+    with transaction.atomic():
+        committing = list(
+            ImportBatch.objects.select_for_update(skip_locked=True)
+            .filter(state=ImportBatch.State.COMMITTING)
+            .values_list("pk", flat=True)
+        )
+    uploaded = list(
+        ImportBatch.objects.filter(
+            state=ImportBatch.State.UPLOADED, created_at__lt=now - RESEND_GRACE
+        ).values_list("pk", flat=True)
+    )
+    batches = ImportBatch.objects.select_related("created_by", "committed_by").in_bulk(
+        committing + uploaded
+    )
+    resent = 0
+    for pk, batch in batches.items():
+        sent = cache.get(sent_key(pk))
+        if sent is not None and sent > now.timestamp() - RESEND_GRACE.total_seconds():
+            continue
+        task = commit_import if pk in committing else validate_import
+        # In the scope of the user it works for, as when the request sent it.
+        with acting_for(batch.committed_by or batch.created_by):
+            if send(task, (str(pk),)):
+                cache.set(sent_key(pk), now.timestamp(), timeout=24 * 3600)
+                resent += 1
+    return resent
+
+
 def fail_batch(*, batch_id, message: str) -> None:
     ImportBatch.objects.filter(pk=batch_id, state=ImportBatch.State.COMMITTING).update(
         state=ImportBatch.State.FAILED, message=message[:2000]

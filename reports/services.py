@@ -321,20 +321,15 @@ def enqueued_key(job_id) -> str:
 
 
 def _enqueue(job_id) -> None:
-    """Send the build once the job row is committed (a worker must find it)."""
+    """Send the build once the job row is committed (a worker must find it). When the broker
+    cannot be reached the job stays queued, unmarked, and the reaper sends it again."""
 
     def send() -> None:
+        from desmigratif.celery import send as send_task
         from reports.tasks import build_report
 
-        cache.set(enqueued_key(job_id), time.time(), timeout=24 * 3600)
-        if build_report.app.conf.task_always_eager:
-            build_report.delay(str(job_id))
-            return
-        try:
-            build_report.delay(str(job_id))
-        except Exception:
-            # The job row is there, queued: the reaper sends it again when the broker is back.
-            logger.warning("report %s: could not reach the broker", job_id, exc_info=True)
+        if send_task(build_report, (str(job_id),)):
+            cache.set(enqueued_key(job_id), time.time(), timeout=24 * 3600)
 
     transaction.on_commit(send)
 

@@ -380,7 +380,7 @@ def test_the_reaper_leaves_a_job_within_its_time_limit(
     _stuck(job, attempts=1, minutes=5)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         counts = reap_stuck_reports()
-    assert counts == {"requeued": 0, "failed": 0, "resent": 0}
+    assert counts == {"requeued": 0, "failed": 0, "resent": 0, "imports_resent": 0}
     assert callbacks == []
     assert fresh(job).state == State.RUNNING
 
