@@ -1268,41 +1268,50 @@ def sent_key(batch_id) -> str:
 
 
 def resend_stalled() -> int:
-    """Send again the tasks of batches that wait for one: uploaded but not being checked, or
-    confirmed but not being written (no transaction holds the row: the message was lost, or
-    its worker died). A second message is harmless, as the tasks claim their row; the commit
-    counts its tries, so a file that kills its worker still fails after a few."""
+    """Send again the tasks of register imports that wait for one (`resend_stalled_batches`)."""
+    from migrants.tasks import commit_import, validate_import
+
+    return resend_stalled_batches(
+        ImportBatch, key=sent_key, validate_task=validate_import, commit_task=commit_import
+    )
+
+
+def resend_stalled_batches(model, *, key: Callable, validate_task, commit_task) -> int:
+    """Send again the tasks of batches (of `model`, the register's or a pillar's imports) that
+    wait for one: uploaded but not being checked, or confirmed but not being written (no
+    transaction holds the row: the message was lost, or its worker died). A second message is
+    harmless, as the tasks claim their row; the commit counts its tries, so a file that kills
+    its worker still fails after a few. `key(pk)` names the cache entry of the last send."""
     from django.core.cache import cache
 
     from desmigratif.celery import send
     from desmigratif.rls import acting_for
-    from migrants.tasks import commit_import, validate_import
 
     now = timezone.now()
     with transaction.atomic():
         committing = list(
-            ImportBatch.objects.select_for_update(skip_locked=True)
-            .filter(state=ImportBatch.State.COMMITTING)
+            model.objects.select_for_update(skip_locked=True)
+            .filter(state=model.State.COMMITTING)
             .values_list("pk", flat=True)
         )
     uploaded = list(
-        ImportBatch.objects.filter(
-            state=ImportBatch.State.UPLOADED, created_at__lt=now - RESEND_GRACE
+        model.objects.filter(
+            state=model.State.UPLOADED, created_at__lt=now - RESEND_GRACE
         ).values_list("pk", flat=True)
     )
-    batches = ImportBatch.objects.select_related("created_by", "committed_by").in_bulk(
+    batches = model.objects.select_related("created_by", "committed_by").in_bulk(
         committing + uploaded
     )
     resent = 0
     for pk, batch in batches.items():
-        sent = cache.get(sent_key(pk))
+        sent = cache.get(key(pk))
         if sent is not None and sent > now.timestamp() - RESEND_GRACE.total_seconds():
             continue
-        task = commit_import if pk in committing else validate_import
+        task = commit_task if pk in committing else validate_task
         # In the scope of the user it works for, as when the request sent it.
         with acting_for(batch.committed_by or batch.created_by):
             if send(task, (str(pk),)):
-                cache.set(sent_key(pk), now.timestamp(), timeout=24 * 3600)
+                cache.set(key(pk), now.timestamp(), timeout=24 * 3600)
                 resent += 1
     return resent
 

@@ -1260,49 +1260,21 @@ def commit_batch(*, batch_id) -> None:
     set_progress(batch_id, 100)
 
 
-# A batch waiting for a task whose message was lost (the broker was down when it was sent, or
-# lost its data) is sent again by the reaper after this long.
-RESEND_GRACE = datetime.timedelta(minutes=5)
-
-
 def sent_key(batch_id) -> str:
     return f"pillar-import-sent:{batch_id}"
 
 
 def resend_stalled() -> int:
-    """Send again the tasks of batches that wait for one (as migrants.importer.resend_stalled
-    does for the register): uploaded but not being checked, or confirmed but not being
-    written by anyone (no transaction holds the row)."""
-    from desmigratif.celery import send
-    from desmigratif.rls import acting_for
+    """Send again the tasks of pillar imports that wait for one (as the register's do)."""
+    from migrants.importer import resend_stalled_batches
     from pillars.tasks import commit_pillar_import, validate_pillar_import
 
-    now = timezone.now()
-    with transaction.atomic():
-        committing = list(
-            PillarImport.objects.select_for_update(skip_locked=True)
-            .filter(state=PillarImport.State.COMMITTING)
-            .values_list("pk", flat=True)
-        )
-    uploaded = list(
-        PillarImport.objects.filter(
-            state=PillarImport.State.UPLOADED, created_at__lt=now - RESEND_GRACE
-        ).values_list("pk", flat=True)
+    return resend_stalled_batches(
+        PillarImport,
+        key=sent_key,
+        validate_task=validate_pillar_import,
+        commit_task=commit_pillar_import,
     )
-    batches = PillarImport.objects.select_related("created_by", "committed_by").in_bulk(
-        committing + uploaded
-    )
-    resent = 0
-    for pk, batch in batches.items():
-        sent = cache.get(sent_key(pk))
-        if sent is not None and sent > now.timestamp() - RESEND_GRACE.total_seconds():
-            continue
-        task = commit_pillar_import if pk in committing else validate_pillar_import
-        with acting_for(batch.committed_by or batch.created_by):
-            if send(task, (str(pk),)):
-                cache.set(sent_key(pk), now.timestamp(), timeout=24 * 3600)
-                resent += 1
-    return resent
 
 
 def fail_batch(*, batch_id, message: str) -> None:

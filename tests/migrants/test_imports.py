@@ -745,3 +745,32 @@ def test_no_exported_cell_starts_like_a_formula(
     cells = [cell for line in workbook_rows(response.content) for cell in line]
     assert not [cell for cell in cells if _is_dangerous(cell)]
     assert "'=cmd|' /C calc'!A0" in cells
+
+
+# --- Work whose message was lost ----------------------------------------------------------------
+
+
+def test_an_upload_whose_check_was_never_sent_is_sent_again_by_the_reaper(officer_arjowilangun):
+    """The broker was down when the file came (no on-commit callback runs here): the batch
+    waits, and after the grace period the reaper sends its check again, once."""
+    import datetime
+
+    from django.utils import timezone
+
+    from migrants.importer import RESEND_GRACE, resend_stalled
+
+    batch = batch_of(officer_arjowilangun.post(IMPORT, {"file": upload_of(csv_bytes([row()]))}))
+    assert batch.state == ImportBatch.State.UPLOADED
+    assert resend_stalled() == 0  # within the grace period it may still be on its way
+
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        created_at=timezone.now() - RESEND_GRACE - datetime.timedelta(seconds=1)
+    )
+    assert resend_stalled() == 1
+    batch.refresh_from_db()
+    assert batch.state == ImportBatch.State.VALIDATED
+    assert resend_stalled() == 0
+
+
+def upload_of(data: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile("daftar.csv", data)

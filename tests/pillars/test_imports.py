@@ -878,3 +878,23 @@ def test_roles_that_do_not_edit_pillars_are_forbidden(request, checked, name, pe
     client = request.getfixturevalue(persona)
     method, _names_batch = URLS[name]
     assert getattr(client, method)(address(name, checked)).status_code == 403
+
+
+def test_a_confirmed_import_whose_commit_was_lost_is_sent_again_by_the_reaper(
+    upload, officer, people
+):
+    """The broker was down at the confirmation (no on-commit callback runs here): no
+    transaction holds the batch, so the reaper sends its commit again, and it writes once."""
+    from pillars.imports import resend_stalled
+
+    batch = upload(officer, xlsx(ENTERPRISE_HEADER, [enterprise_row(people[0])]), "enterprises")
+    assert confirm_batch(batch=batch, actor=officer)
+    batch.refresh_from_db()
+    assert batch.state == State.COMMITTING
+    assert not Enterprise.objects.exists()
+
+    assert resend_stalled() == 1
+    batch.refresh_from_db()
+    assert batch.state == State.COMMITTED, batch.message
+    assert Enterprise.objects.count() == 1
+    assert resend_stalled() == 0
