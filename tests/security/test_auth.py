@@ -115,21 +115,21 @@ def test_without_mfa_no_post_reaches_a_view(bare_coordinator):
 def test_the_setup_page_says_why(bare_coordinator):
     response = bare_coordinator.get(reverse("home"), follow=True)
     shown = [str(message) for message in response.context["messages"]]
-    assert any("two-factor authentication" in message for message in shown)
+    assert any("autentikasi dua langkah" in message for message in shown)
 
 
 def test_without_mfa_the_api_answers_403_in_json_to_the_session(bare_coordinator):
     response = bare_coordinator.get(reverse("api:village-list"))
     assert response.status_code == 403
     assert response["Content-Type"] == "application/json"
-    assert "two-factor authentication" in json.loads(response.content)["detail"]
+    assert "autentikasi dua langkah" in json.loads(response.content)["detail"]
 
 
 def test_without_mfa_an_api_token_is_refused_in_json(world):
     client = token_for(without_mfa(world["coordinator_malang"]))
     response = client.get(reverse("api:village-list"))
     assert response.status_code == 403
-    assert "two-factor authentication" in response.json()["detail"]
+    assert "autentikasi dua langkah" in response.json()["detail"]
     assert "35.07.11.2008" not in response.content.decode()
 
 
@@ -258,10 +258,10 @@ def test_failed_sign_ins_for_one_account_are_slowed_with_a_clear_message(world, 
     client = Client()
     for attempt in range(5):
         response = fail_login(client, "officer_arjowilangun", f"10.0.0.{attempt + 1}")
-        assert "Too many failed sign-in attempts" not in response.content.decode()
+        assert "Terlalu banyak percobaan masuk yang gagal" not in response.content.decode()
     response = fail_login(client, "officer_arjowilangun", "10.0.0.99")
-    assert "Too many failed sign-in attempts" in response.content.decode()
-    assert "your account is not blocked" in response.content.decode()
+    assert "Terlalu banyak percobaan masuk yang gagal" in response.content.decode()
+    assert "akun Anda tidak diblokir" in response.content.decode()
 
     # A minute later the officer signs in: the account was never locked.
     import allauth.core.internal.ratelimit as ratelimit
@@ -284,7 +284,7 @@ def test_failed_sign_ins_from_one_address_are_limited_across_accounts(world):
     for name in names:
         fail_login(client, name, "10.1.1.1")
     response = fail_login(client, "someone-else", "10.1.1.1")
-    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert "Terlalu banyak percobaan masuk yang gagal" in response.content.decode()
     # Another address is not affected.
     ok = client.post(
         LOGIN, {"login": "officer_arjowilangun", "password": PASSWORD}, REMOTE_ADDR="10.2.2.2"

@@ -173,7 +173,7 @@ def test_the_limit_is_said_on_the_sign_in_page(world, officer_arjowilangun, sett
     _signed_in_hours_ago(officer_arjowilangun, settings.SESSION_MAX_HOURS + 0.1)
     page = officer_arjowilangun.get(REGISTER, follow=True)
     shown = [str(message) for message in page.context["messages"]]
-    assert any("time limit" in message for message in shown)
+    assert any("batas waktu" in message for message in shown)
 
 
 def test_a_session_within_the_limit_goes_on(world, officer_arjowilangun, settings):
@@ -185,7 +185,7 @@ def test_the_api_says_so_in_json(world, officer_arjowilangun, settings):
     _signed_in_hours_ago(officer_arjowilangun, settings.SESSION_MAX_HOURS + 0.1)
     response = officer_arjowilangun.get(reverse("api:village-list"))
     assert response.status_code == 401
-    assert "time limit" in response.json()["detail"]
+    assert "batas waktu" in response.json()["detail"]
 
 
 # --- Users see and end their own sessions ---------------------------------------------------------
