@@ -8,7 +8,9 @@ import pytest
 from tests.browser.pages import AXE, CHROMIUM, IN_CI, MISSING, Journey
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's event loop, and the flag below, end with the browser tests rather
+# than running on under the rest of the suite (a deploy check would inherit the flag).
+@pytest.fixture(scope="package")
 def chromium():
     if MISSING:
         if IN_CI:

@@ -22,6 +22,7 @@ LOCAL_ONLY = (
     "DATABASE_URL",
     "CACHE_URL",
     "CELERY_BROKER_URL",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # the browser tests' (tests/browser/conftest.py)
 )
 
 
